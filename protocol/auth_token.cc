@@ -1,0 +1,87 @@
+#include "protocol/auth_token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <charconv>
+
+#include "protocol/base64url.h"
+
+namespace tidegate::protocol {
+namespace {
+
+constexpr size_t max_token_bytes = 1024;
+
+std::string mac_of(std::string_view secret, std::string_view app_id, std::string_view user_id,
+                   uint64_t expires_at_s) {
+  std::string input = "v1\n";
+  input.append(app_id).append("\n").append(user_id).append("\n");
+  input.append(std::to_string(expires_at_s));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_len);
+  return std::string{reinterpret_cast<const char*>(mac), mac_len};
+}
+
+}  // namespace
+
+std::string sign_token(std::string_view secret, std::string_view app_id, std::string_view user_id,
+                       uint64_t expires_at_s) {
+  return "v1." + base64url_encode(user_id) + "." + std::to_string(expires_at_s) + "."
+         + base64url_encode(mac_of(secret, app_id, user_id, expires_at_s));
+}
+
+token_check verify_token(std::string_view token, std::string_view secret, std::string_view app_id,
+                         uint64_t now_s) {
+  token_check check;
+  if (token.size() > max_token_bytes || token.substr(0, 3) != "v1.") {
+    return check;
+  }
+  token.remove_prefix(3);
+  auto dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) {
+    return check;
+  }
+  auto dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) {
+    return check;
+  }
+  auto user = base64url_decode(token.substr(0, dot1));
+  auto expiry_text = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  auto given_mac = base64url_decode(token.substr(dot2 + 1));
+  uint64_t expires_at_s = 0;
+  auto [end, ec] =
+      std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expires_at_s);
+  if (!user || user->empty() || !given_mac || ec != std::errc{}
+      || end != expiry_text.data() + expiry_text.size()) {
+    return check;
+  }
+  auto expected = mac_of(secret, app_id, *user, expires_at_s);
+  if (given_mac->size() != expected.size()
+      || CRYPTO_memcmp(given_mac->data(), expected.data(), expected.size()) != 0) {
+    check.status = token_status::bad_signature;
+    return check;
+  }
+  check.user_id = std::move(*user);
+  check.expires_at_s = expires_at_s;
+  check.status = expires_at_s <= now_s ? token_status::expired : token_status::ok;
+  return check;
+}
+
+const char* to_string(token_status status) {
+  switch (status) {
+    case token_status::ok:
+      return "ok";
+    case token_status::malformed:
+      return "malformed token";
+    case token_status::bad_signature:
+      return "bad token signature";
+    case token_status::expired:
+      return "token expired";
+  }
+  return "unknown";
+}
+
+}  // namespace tidegate::protocol
