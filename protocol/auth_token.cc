@@ -54,7 +54,8 @@ token_check verify_token(std::string_view token, std::string_view secret, std::s
   uint64_t expires_at_s = 0;
   auto [end, ec] =
       std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expires_at_s);
-  if (!user || user->empty() || !given_mac || ec != std::errc{}
+  bool canonical_expiry = !expiry_text.empty() && (expiry_text[0] != '0' || expiry_text == "0");
+  if (!user || user->empty() || !given_mac || ec != std::errc{} || !canonical_expiry
       || end != expiry_text.data() + expiry_text.size()) {
     return check;
   }

@@ -39,6 +39,10 @@ TEST(AuthTokenTest, GarbageIsMalformed) {
     EXPECT_EQ(verify_token(bad, "k", "a", 0).status, token_status::malformed) << bad;
   }
   EXPECT_EQ(verify_token(std::string(5000, 'a'), "k", "a", 0).status, token_status::malformed);
+  auto token = sign_token("k", "a", "u", 2000);
+  auto padded = token;
+  padded.replace(padded.find(".2000."), 6, ".02000.");
+  EXPECT_EQ(verify_token(padded, "k", "a", 1).status, token_status::malformed);
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ std::optional<std::string> base64url_decode(std::string_view text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
   }
+  if ((acc & ((1u << bits) - 1)) != 0) {
+    return std::nullopt;  // non-zero unused bits: only one spelling of each input is valid
+  }
   return out;
 }
 

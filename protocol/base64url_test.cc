@@ -23,6 +23,7 @@ TEST(Base64urlTest, RejectsForeignCharactersAndBadLengths) {
   EXPECT_FALSE(base64url_decode("ab+d"));
   EXPECT_FALSE(base64url_decode("abcd="));
   EXPECT_FALSE(base64url_decode("abcde"));
+  EXPECT_FALSE(base64url_decode("-_9"));  // "-_8" with a non-zero unused bit
 }
 
 }  // namespace

@@ -135,8 +135,13 @@ protocol_error decode_single_frame(const char* bytes, size_t size, decoder_limit
   switch (decoder.next(out)) {
     case frame_decoder::status::error:
       return decoder.error();
-    case frame_decoder::status::need_more:
-      return decoder.finish();
+    case frame_decoder::status::need_more: {
+      auto err = decoder.finish();
+      if (err.code == protocol_errc::ok) {
+        return {protocol_errc::malformed_frame, "no frame in empty input"};
+      }
+      return err;
+    }
     case frame_decoder::status::frame:
       break;
   }

@@ -136,6 +136,20 @@ TEST(FrameDecoderTest, TruncatedStreamIsReportedOnFinish) {
             protocol_errc::malformed_frame);
 }
 
+TEST(FrameDecoderTest, DecodeSingleFrameRefusesEmptyInput) {
+  frame f;
+  EXPECT_EQ(decode_single_frame("", 0, {}, f).code, protocol_errc::malformed_frame);
+}
+
+TEST(FrameDecoderTest, ZstdSkippableFrameIsRefused) {
+  std::string skippable("\x50\x2a\x4d\x18\x00\x00\x00\x00", 8);
+  std::string out;
+  append_frame(v1::FRAME_TYPE_PING, flag_compressed, 0, 0, skippable, out);
+  frame f;
+  EXPECT_EQ(decode_single_frame(out.data(), out.size(), {}, f).code,
+            protocol_errc::bad_compression);
+}
+
 TEST(FrameDecoderTest, CompressedFramesRoundTrip) {
   v1::Pong pong;
   frame_encoder enc{{/*compression_threshold=*/16}};

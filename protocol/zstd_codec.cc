@@ -23,6 +23,18 @@ ZSTD_DCtx* thread_dctx() {
   return ctx.get();
 }
 
+// A skippable frame decodes to nothing; no sender has a reason to send one.
+bool is_skippable(std::string_view src) {
+  if (src.size() < 4) {
+    return false;
+  }
+  uint32_t magic = 0;
+  for (int i = 3; i >= 0; --i) {
+    magic = (magic << 8) | static_cast<uint8_t>(src[static_cast<size_t>(i)]);
+  }
+  return (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
 }  // namespace
 
 std::shared_ptr<const zstd_dictionary> zstd_dictionary::load(std::string_view bytes, int level,
@@ -63,6 +75,9 @@ void zstd_compress(std::string_view src, int level, const zstd_dictionary* dict,
 
 protocol_error zstd_decompress(std::string_view src, size_t max_size, const zstd_dictionary* dict,
                                std::string& out) {
+  if (is_skippable(src)) {
+    return {protocol_errc::bad_compression, "zstd skippable frame carries no payload"};
+  }
   size_t frame_size = ZSTD_findFrameCompressedSize(src.data(), src.size());
   if (ZSTD_isError(frame_size)) {
     return {protocol_errc::bad_compression,
