@@ -1,0 +1,201 @@
+// `tidegate client`: one MMTP connection from the command line, printing every frame received.
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "client/connection.h"
+#include "client/endpoint.h"
+#include "client/event_loop.h"
+#include "client/frame_text.h"
+#include "protocol/auth_token.h"
+
+namespace tidegate::apps {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct client_options {
+  std::string connect;
+  std::string app_id;
+  std::string device_id;
+  std::string token;
+  std::string user_id;
+  std::string secret;
+  uint64_t ttl_s = 3600;
+  uint32_t heartbeat_ms = 0;  // 0: pings back to back, each after the previous PONG
+  uint32_t pings = 1;
+  double duration_s = 0;  // 0: stop after `pings` PONGs
+  bool background = false;
+  bool reconnect = false;
+  uint32_t timeout_ms = 10'000;
+};
+
+int run_client(const client_options& opts) {
+  client::connection_config config;
+  config.addresses.clear();
+  std::vector<client::endpoint> endpoints;
+  std::string error;
+  client::parse_endpoint_list(opts.connect, endpoints, error);  // validated at parse time
+  for (const auto& ep : endpoints) {
+    config.addresses.push_back(ep.to_string());
+  }
+  config.app_id = opts.app_id;
+  config.device_id = opts.device_id;
+  config.os = "cli";
+  config.reconnect = opts.reconnect;
+  config.foreground = !opts.background;
+  config.connect_timeout = milliseconds{opts.timeout_ms};
+  config.handshake_timeout = milliseconds{opts.timeout_ms};
+  config.pong_timeout = milliseconds{opts.timeout_ms};
+  if (opts.heartbeat_ms != 0) {
+    config.heartbeat = client::heartbeat_config::fixed(milliseconds{opts.heartbeat_ms});
+  }
+  if (!opts.token.empty()) {
+    config.token = opts.token;
+  } else {
+    auto now_s =
+        std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    config.token = protocol::sign_token(opts.secret, opts.app_id, opts.user_id,
+                                        static_cast<uint64_t>(now_s) + opts.ttl_s);
+  }
+
+  client::event_loop loop;
+  client::connection conn{loop, config};
+  bool done = false;
+  bool ok = false;
+  uint32_t pongs = 0;
+  bool by_duration = opts.duration_s > 0;
+  // From a timer, not inside the callbacks: the connection acts on the frame first.
+  auto ping_soon = [&] { loop.add_timer(milliseconds{0}, [&] { conn.ping_now(); }); };
+  auto succeed_soon = [&] {
+    loop.add_timer(milliseconds{0}, [&] {
+      ok = done = true;
+      conn.stop();
+    });
+  };
+
+  conn.on_frame([&](const protocol::frame& frame) {
+    std::cout << "<- " << client::describe_frame(frame) << std::endl;
+    if (frame.type != v1::FRAME_TYPE_PONG || by_duration) {
+      return;
+    }
+    if (++pongs >= opts.pings) {
+      succeed_soon();
+    } else if (opts.heartbeat_ms == 0) {
+      ping_soon();
+    }
+  });
+  conn.on_state([&](client::connection_state state, const client::close_info& info) {
+    switch (state) {
+      case client::connection_state::handshaking:
+        std::cerr << "tidegate client: connected to " << conn.connected_address() << "\n";
+        break;
+      case client::connection_state::ready:
+        std::cerr << "tidegate client: logged in as '" << conn.user_id() << "'\n";
+        if (!by_duration && opts.pings == 0) {
+          succeed_soon();
+        } else if (!by_duration && opts.heartbeat_ms == 0) {
+          ping_soon();
+        }
+        break;
+      case client::connection_state::waiting:
+        std::cerr << "tidegate client: " << info.message << " [" << client::to_string(info.reason)
+                  << "]; reconnecting\n";
+        break;
+      case client::connection_state::closed:
+        if (info.reason != client::close_reason::stopped) {
+          std::cerr << "tidegate client: error: " << info.message << " ["
+                    << client::to_string(info.reason) << "]\n";
+          done = true;
+        }
+        break;
+      default:
+        break;
+    }
+  });
+
+  auto start = loop.now();
+  auto limit =
+      by_duration
+          ? std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>{opts.duration_s})
+          : milliseconds{2 * uint64_t{opts.timeout_ms}}
+                + milliseconds{uint64_t{opts.pings} * opts.heartbeat_ms};
+  conn.start();
+  loop.run_until([&] { return done; }, start + limit);
+  if (by_duration && !done) {
+    ok = conn.state() == client::connection_state::ready;
+    if (!ok) {
+      std::cerr << "tidegate client: error: not logged in after " << opts.duration_s << " s (state "
+                << client::to_string(conn.state()) << ")\n";
+    }
+  } else if (!done) {
+    std::cerr << "tidegate client: error: timed out after " << limit.count() << " ms (state "
+              << client::to_string(conn.state()) << ", " << pongs << "/" << opts.pings
+              << " pongs)\n";
+  }
+  conn.stop();
+  const auto& c = conn.counters();
+  std::cerr << "tidegate client: frames in " << c.frames_in << ", out " << c.frames_out
+            << ", pings " << c.pings_sent << ", pongs " << c.pongs_received << ", last rtt "
+            << conn.last_rtt().count() << " ms\n";
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_client_command(CLI::App& root, command_runner& run) {
+  auto opts = std::make_shared<client_options>();
+  auto* cmd = root.add_subcommand("client", "Connect to a node over MMTP, log in and ping");
+  cmd->add_option("--connect", opts->connect, "HOST:PORT[,HOST:PORT...], raced in order")
+      ->required()
+      ->check([](const std::string& value) {
+        std::vector<client::endpoint> endpoints;
+        std::string error;
+        return client::parse_endpoint_list(value, endpoints, error) ? std::string{} : error;
+      });
+  cmd->add_option("--app", opts->app_id, "App id")->required();
+  cmd->add_option("--device", opts->device_id, "Device id (1-128 bytes)")
+      ->required()
+      ->check([](const std::string& value) {
+        return value.empty() || value.size() > 128 ? std::string{"must be 1-128 bytes"}
+                                                   : std::string{};
+      });
+  auto* token = cmd->add_option("--token", opts->token, "Login token from the app's backend");
+  auto* user = cmd->add_option("--user", opts->user_id, "User id to mint a token for");
+  auto* secret = cmd->add_option("--secret", opts->secret, "App secret to mint a token with");
+  auto* ttl = cmd->add_option("--ttl", opts->ttl_s, "Minted token lifetime in seconds")
+                  ->capture_default_str()
+                  ->check(CLI::PositiveNumber);
+  token->excludes(user)->excludes(secret)->excludes(ttl);
+  user->needs(secret);
+  secret->needs(user);
+  ttl->needs(secret);
+  cmd->add_option("--heartbeat", opts->heartbeat_ms,
+                  "Fixed heartbeat interval in ms (default: ping again after each PONG)")
+      ->check(CLI::Range(uint32_t{10}, uint32_t{3'600'000}));
+  cmd->add_option("--pings", opts->pings, "PONGs to wait for before exiting")
+      ->capture_default_str();
+  cmd->add_option("--duration", opts->duration_s, "Stay connected this many seconds instead")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--background", opts->background, "Report the app as in the background");
+  cmd->add_flag("--reconnect", opts->reconnect,
+                "Reconnect (with backoff, or as GOAWAY says) instead of failing");
+  cmd->add_option("--timeout", opts->timeout_ms, "Connect, login and pong timeout in ms")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{600'000}));
+  cmd->callback([opts, &run, token, user] {
+    if (token->count() == 0 && user->count() == 0) {
+      throw CLI::RequiredError("--token or --user with --secret");
+    }
+    run = [opts] { return run_client(*opts); };
+  });
+}
+
+}  // namespace tidegate::apps

@@ -1,0 +1,695 @@
+#include "client/connection.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "tidegate/v1/control.pb.h"
+#include "tidegate/v1/handshake.pb.h"
+
+namespace tidegate::client {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr size_t read_chunk = 16 * 1024;
+constexpr size_t max_read_per_event = 4 * read_chunk;  // fairness among 15k connections
+
+uint64_t wall_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+v1::AppState app_state(bool foreground) {
+  return foreground ? v1::APP_STATE_FOREGROUND : v1::APP_STATE_BACKGROUND;
+}
+
+// Codes a reconnect cannot fix: the same HELLO or token would be refused again.
+bool permanent(v1::ErrorCode code) {
+  return code == v1::ERROR_CODE_AUTH_FAILED || code == v1::ERROR_CODE_BAD_HELLO;
+}
+
+}  // namespace
+
+const char* to_string(connection_state state) {
+  switch (state) {
+    case connection_state::idle:
+      return "idle";
+    case connection_state::connecting:
+      return "connecting";
+    case connection_state::handshaking:
+      return "handshaking";
+    case connection_state::ready:
+      return "ready";
+    case connection_state::waiting:
+      return "waiting";
+    case connection_state::closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+const char* to_string(close_reason reason) {
+  switch (reason) {
+    case close_reason::none:
+      return "none";
+    case close_reason::stopped:
+      return "stopped";
+    case close_reason::bad_address:
+      return "bad_address";
+    case close_reason::connect_failed:
+      return "connect_failed";
+    case close_reason::handshake_timeout:
+      return "handshake_timeout";
+    case close_reason::pong_timeout:
+      return "pong_timeout";
+    case close_reason::peer_closed:
+      return "peer_closed";
+    case close_reason::io_error:
+      return "io_error";
+    case close_reason::protocol_error:
+      return "protocol_error";
+    case close_reason::error_frame:
+      return "error_frame";
+    case close_reason::goaway:
+      return "goaway";
+  }
+  return "unknown";
+}
+
+connection::connection(event_loop& loop, connection_config config)
+    : loop_(loop),
+      config_(std::move(config)),
+      heartbeat_(config_.heartbeat),
+      backoff_(config_.backoff, config_.seed) {
+  config_.max_racers = std::clamp<uint32_t>(config_.max_racers, 1, racers_.size());
+  config_.ack_every = std::max<uint32_t>(config_.ack_every, 1);
+  heartbeat_.set_foreground(config_.foreground);
+}
+
+connection::~connection() {
+  close_racers();
+  close_socket();
+  for (auto* id : {&stagger_timer_, &connect_timer_, &reconnect_timer_}) {
+    cancel(*id);
+  }
+}
+
+void connection::cancel(event_loop::timer_id& id) {
+  if (id != 0) {
+    loop_.cancel_timer(id);
+    id = 0;
+  }
+}
+
+bool connection::set_state(connection_state state) {
+  state_ = state;
+  if (!on_state_) {
+    return true;
+  }
+  auto epoch = epoch_;
+  on_state_(state, last_close_);
+  return epoch == epoch_;
+}
+
+// ---- connect rounds ---------------------------------------------------------------------
+
+void connection::start() {
+  if (state_ != connection_state::idle && state_ != connection_state::closed) {
+    return;
+  }
+  endpoints_.clear();
+  std::string errors;
+  for (const auto& text : config_.addresses) {
+    endpoint ep;
+    std::string error;
+    if (parse_endpoint(text, ep, error)) {
+      endpoints_.push_back(std::move(ep));
+    } else {
+      errors += (errors.empty() ? "" : "; ") + error;
+    }
+  }
+  if (endpoints_.empty() || !errors.empty()) {
+    last_close_ = {close_reason::bad_address, v1::ERROR_CODE_UNSPECIFIED,
+                   errors.empty() ? "no address to connect to" : errors};
+    ++epoch_;
+    set_state(connection_state::closed);
+    return;
+  }
+  last_close_ = {};
+  backoff_.reset();
+  begin_round();
+}
+
+void connection::begin_round() {
+  ++epoch_;
+  next_address_ = 0;
+  round_errors_.clear();
+  connect_timer_ = loop_.add_timer(config_.connect_timeout, [this] {
+    connect_timer_ = 0;
+    round_failed("no address answered within " + std::to_string(config_.connect_timeout.count())
+                 + " ms");
+  });
+  if (!set_state(connection_state::connecting)) {
+    return;
+  }
+  if (!start_next_attempt()) {
+    round_failed("");
+  }
+}
+
+const endpoint& connection::address_at(size_t i) const {
+  return i < preferred_.size() ? preferred_[i] : endpoints_[i - preferred_.size()];
+}
+
+bool connection::start_next_attempt() {
+  auto free_slot = std::find_if(racers_.begin(), racers_.begin() + config_.max_racers,
+                                [](const racer& r) { return r.fd < 0; });
+  if (free_slot == racers_.begin() + config_.max_racers) {
+    return true;  // full; a racer is still running
+  }
+  while (next_address_ < address_count()) {
+    size_t index = next_address_++;
+    const auto& ep = address_at(index);
+    socket_address address;
+    std::string error;
+    if (!resolve_endpoint(ep, address, error)) {
+      round_errors_ += (round_errors_.empty() ? "" : "; ") + error;
+      continue;
+    }
+    int err = 0;
+    int fd = start_connect(address, err);
+    ++counters_.connect_attempts;
+    if (fd < 0) {
+      round_errors_ +=
+          (round_errors_.empty() ? "" : "; ") + ep.to_string() + ": " + std::strerror(err);
+      continue;
+    }
+    auto slot = static_cast<size_t>(free_slot - racers_.begin());
+    if (!loop_.add_fd(fd, EPOLLOUT,
+                      [this, slot](uint32_t events) { on_racer_event(slot, events); })) {
+      round_errors_ +=
+          (round_errors_.empty() ? "" : "; ") + ep.to_string() + ": " + std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    *free_slot = {fd, index};
+    arm_stagger();
+    return true;
+  }
+  return std::any_of(racers_.begin(), racers_.end(), [](const racer& r) { return r.fd >= 0; });
+}
+
+void connection::arm_stagger() {
+  cancel(stagger_timer_);
+  if (next_address_ >= address_count()) {
+    return;
+  }
+  stagger_timer_ = loop_.add_timer(config_.race_stagger, [this] {
+    stagger_timer_ = 0;
+    start_next_attempt();
+  });
+}
+
+void connection::on_racer_event(size_t slot, uint32_t events) {
+  auto& r = racers_[slot];
+  int err = socket_error(r.fd);
+  if (err == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0) {
+    err = ECONNREFUSED;
+  }
+  if (err != 0) {
+    round_errors_ += (round_errors_.empty() ? "" : "; ") + address_at(r.index).to_string() + ": "
+                     + std::strerror(err);
+    close_racer(slot);
+    // Happy-eyeballs style: a failure starts the next address now, not after the stagger.
+    if (!start_next_attempt()) {
+      round_failed("");
+    }
+    return;
+  }
+  // The winner: the losers are closed, the socket becomes the session.
+  fd_ = r.fd;
+  connected_address_ = address_at(r.index).to_string();
+  loop_.remove_fd(fd_);
+  r.fd = -1;
+  close_racers();
+  cancel(stagger_timer_);
+  cancel(connect_timer_);
+  preferred_.clear();
+  if (!loop_.add_fd(fd_, EPOLLIN, [this](uint32_t ev) { on_session_event(ev); })) {
+    ::close(fd_);
+    fd_ = -1;
+    round_failed(std::string{"epoll: "} + std::strerror(errno));
+    return;
+  }
+  decoder_ = protocol::frame_decoder{};
+  out_.clear();
+  out_pos_ = 0;
+  want_write_ = false;
+  out_seq_ = 0;
+  received_seq_ = acked_seq_ = 0;
+  unacked_ = 0;
+  welcomed_ = false;
+  ping_outstanding_ = false;
+  handshake_timer_ = loop_.add_timer(config_.handshake_timeout, [this] {
+    handshake_timer_ = 0;
+    finish({close_reason::handshake_timeout, v1::ERROR_CODE_UNSPECIFIED,
+            "no AUTH_OK from " + connected_address_ + " within "
+                + std::to_string(config_.handshake_timeout.count()) + " ms"},
+           true);
+  });
+  auto epoch = epoch_;
+  if (!set_state(connection_state::handshaking) || epoch != epoch_) {
+    return;
+  }
+  v1::Hello hello;
+  hello.set_protocol_version(protocol::mmtp_version);
+  hello.set_device_id(config_.device_id);
+  hello.set_app_id(config_.app_id);
+  hello.set_client_version(config_.client_version);
+  hello.set_os(config_.os);
+  sent_interval_ms_ = static_cast<uint32_t>(heartbeat_.interval().count());
+  hello.set_heartbeat_interval_ms(sent_interval_ms_);
+  hello.set_app_state(app_state(heartbeat_.foreground()));
+  send(v1::FRAME_TYPE_HELLO, hello);
+}
+
+void connection::close_racer(size_t slot) {
+  auto& r = racers_[slot];
+  if (r.fd >= 0) {
+    loop_.remove_fd(r.fd);
+    ::close(r.fd);
+    r.fd = -1;
+  }
+}
+
+void connection::close_racers() {
+  for (size_t i = 0; i < racers_.size(); ++i) {
+    close_racer(i);
+  }
+}
+
+void connection::round_failed(std::string message) {
+  if (message.empty()) {
+    message = round_errors_.empty() ? "no address could be tried" : round_errors_;
+  } else if (!round_errors_.empty()) {
+    message += " (" + round_errors_ + ")";
+  }
+  finish(
+      {close_reason::connect_failed, v1::ERROR_CODE_UNSPECIFIED, "could not connect: " + message},
+      true);
+}
+
+// ---- the session ------------------------------------------------------------------------
+
+void connection::on_session_event(uint32_t events) {
+  if ((events & EPOLLOUT) != 0) {
+    flush();
+  }
+  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) {
+    read_available();
+  }
+}
+
+bool connection::read_available() {
+  auto epoch = epoch_;
+  char buf[read_chunk];
+  size_t total = 0;
+  while (total < max_read_per_event) {
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      counters_.bytes_in += static_cast<uint64_t>(n);
+      decoder_.append(buf, static_cast<size_t>(n));
+      protocol::frame frame;
+      while (true) {
+        auto status = decoder_.next(frame);
+        if (status == protocol::frame_decoder::status::need_more) {
+          break;
+        }
+        if (status == protocol::frame_decoder::status::error) {
+          const auto& error = decoder_.error();
+          finish({close_reason::protocol_error, protocol::to_wire(error.code),
+                  "bad frame from " + connected_address_ + ": " + error.reason},
+                 true);
+          return false;
+        }
+        handle_frame(frame);
+        if (epoch != epoch_) {
+          return false;  // the frame ended the session
+        }
+        if (unacked_ >= config_.ack_every) {
+          ack_now();
+        }
+      }
+      continue;
+    }
+    if (n == 0) {
+      finish({close_reason::peer_closed, v1::ERROR_CODE_UNSPECIFIED,
+              connected_address_ + " closed the connection"},
+             true);
+      return false;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    }
+    finish({close_reason::io_error, v1::ERROR_CODE_UNSPECIFIED,
+            "read from " + connected_address_ + ": " + std::strerror(errno)},
+           true);
+    return false;
+  }
+  // Cumulative acks, batched: every ack_every frames (above), else after ack_delay.
+  if (unacked_ > 0 && ack_timer_ == 0) {
+    ack_timer_ = loop_.add_timer(config_.ack_delay, [this] {
+      ack_timer_ = 0;
+      ack_now();
+    });
+  }
+  return true;
+}
+
+void connection::handle_frame(protocol::frame& frame) {
+  ++counters_.frames_in;
+  note_ack(frame);
+  if (on_frame_) {
+    auto epoch = epoch_;
+    on_frame_(frame);
+    if (epoch != epoch_) {
+      return;
+    }
+  }
+  switch (frame.type) {
+    case v1::FRAME_TYPE_WELCOME:
+      on_welcome(frame);
+      break;
+    case v1::FRAME_TYPE_AUTH_OK:
+      on_auth_ok(frame);
+      break;
+    case v1::FRAME_TYPE_PONG:
+      on_pong(frame);
+      break;
+    case v1::FRAME_TYPE_GOAWAY:
+      on_goaway(frame);
+      break;
+    case v1::FRAME_TYPE_ERROR:
+      on_error_frame(frame);
+      break;
+    default:
+      break;  // ACK and capabilities this SDK does not use yet
+  }
+}
+
+void connection::note_ack(const protocol::frame& frame) {
+  if (frame.ack_requested() && frame.seq > received_seq_) {
+    received_seq_ = frame.seq;
+    ++unacked_;
+  }
+}
+
+void connection::ack_now() {
+  cancel(ack_timer_);
+  if (fd_ < 0 || received_seq_ <= acked_seq_) {
+    return;
+  }
+  v1::Ack ack;
+  ack.set_seq(received_seq_);
+  acked_seq_ = received_seq_;
+  unacked_ = 0;
+  send(v1::FRAME_TYPE_ACK, ack);
+}
+
+void connection::on_welcome(const protocol::frame& frame) {
+  v1::Welcome welcome;
+  if (welcomed_ || state_ != connection_state::handshaking
+      || !welcome.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_UNEXPECTED_FRAME,
+            "unexpected or unparsable WELCOME from " + connected_address_},
+           true);
+    return;
+  }
+  welcomed_ = true;
+  session_id_ = welcome.session_id();
+  apply_accepted_interval(welcome.heartbeat_interval_ms());
+  ack_now();
+  v1::Auth auth;
+  auth.set_token(config_.token);
+  send(v1::FRAME_TYPE_AUTH, auth);
+}
+
+void connection::on_auth_ok(const protocol::frame& frame) {
+  v1::AuthOk ok;
+  if (!welcomed_ || state_ != connection_state::handshaking || !ok.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_UNEXPECTED_FRAME,
+            "unexpected or unparsable AUTH_OK from " + connected_address_},
+           true);
+    return;
+  }
+  user_id_ = ok.user_id();
+  ack_now();
+  cancel(handshake_timer_);
+  ready_since_ = loop_.now();
+  ++counters_.sessions;
+  last_close_ = {};
+  schedule_ping();
+  set_state(connection_state::ready);
+}
+
+void connection::on_pong(const protocol::frame& frame) {
+  v1::Pong pong;
+  if (!pong.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_BAD_PAYLOAD,
+            "unparsable PONG from " + connected_address_},
+           true);
+    return;
+  }
+  if (!ping_outstanding_) {
+    return;  // late pong of a ping we gave up on; harmless
+  }
+  ping_outstanding_ = false;
+  cancel(pong_timer_);
+  ++counters_.pongs_received;
+  auto now = wall_ms();
+  last_rtt_ = milliseconds{now > pong.client_time_ms() ? now - pong.client_time_ms() : 0};
+  heartbeat_.on_success();
+  apply_accepted_interval(pong.heartbeat_interval_ms());
+  schedule_ping();
+}
+
+void connection::apply_accepted_interval(uint32_t accepted_ms) {
+  if (accepted_ms != 0 && accepted_ms < sent_interval_ms_) {
+    heartbeat_.cap(milliseconds{accepted_ms});  // pinging slower would hit the idle timeout
+    sent_interval_ms_ = accepted_ms;
+  }
+}
+
+void connection::on_goaway(const protocol::frame& frame) {
+  v1::GoAway goaway;
+  goaway.ParseFromString(frame.payload);  // a bad payload still means "go away"
+  ack_now();
+  flush();
+  preferred_.clear();
+  for (const auto& text : goaway.addresses()) {
+    endpoint ep;
+    std::string ignored;
+    if (parse_endpoint(text, ep, ignored)) {
+      preferred_.push_back(std::move(ep));
+    }
+  }
+  auto after = milliseconds{goaway.reconnect_after_ms()};
+  auto delay = after + backoff_.jitter(std::max(after / 4, milliseconds{250}));
+  finish({close_reason::goaway, v1::ERROR_CODE_UNSPECIFIED,
+          connected_address_ + " sent GOAWAY " + v1::GoAwayReason_Name(goaway.reason()) + ": "
+              + goaway.message()},
+         true, delay, true);
+}
+
+void connection::on_error_frame(const protocol::frame& frame) {
+  v1::Error error;
+  error.ParseFromString(frame.payload);
+  finish({close_reason::error_frame, error.code(),
+          connected_address_ + " sent ERROR " + std::to_string(error.code()) + " ("
+              + v1::ErrorCode_Name(error.code()) + "): " + error.reason()},
+         !permanent(error.code()));
+}
+
+// ---- heartbeats -------------------------------------------------------------------------
+
+void connection::schedule_ping() {
+  cancel(ping_timer_);
+  ping_timer_ = loop_.add_timer(heartbeat_.interval(), [this] {
+    ping_timer_ = 0;
+    send_ping();
+  });
+}
+
+bool connection::ping_now() {
+  if (state_ != connection_state::ready || ping_outstanding_) {
+    return false;
+  }
+  send_ping();
+  return true;
+}
+
+void connection::send_ping() {
+  cancel(ping_timer_);
+  if (ping_outstanding_) {
+    return;
+  }
+  v1::Ping ping;
+  ping.set_client_time_ms(wall_ms());
+  ping.set_app_state(app_state(heartbeat_.foreground()));
+  auto interval = static_cast<uint32_t>(heartbeat_.interval().count());
+  if (interval != sent_interval_ms_) {
+    ping.set_heartbeat_interval_ms(interval);
+    sent_interval_ms_ = interval;
+  }
+  ping_outstanding_ = true;
+  ++counters_.pings_sent;
+  pong_timer_ = loop_.add_timer(config_.pong_timeout, [this] {
+    pong_timer_ = 0;
+    heartbeat_.on_failure();
+    finish({close_reason::pong_timeout, v1::ERROR_CODE_UNSPECIFIED,
+            "no PONG from " + connected_address_ + " within "
+                + std::to_string(config_.pong_timeout.count()) + " ms"},
+           true);
+  });
+  send(v1::FRAME_TYPE_PING, ping);
+}
+
+void connection::set_foreground(bool foreground) {
+  if (heartbeat_.foreground() == foreground) {
+    return;
+  }
+  heartbeat_.set_foreground(foreground);
+  if (state_ == connection_state::ready) {
+    if (ping_outstanding_) {
+      schedule_ping();  // the pong reschedules at the new interval
+    } else {
+      send_ping();  // tells the server the new state and interval now
+    }
+  } else if (state_ == connection_state::waiting && foreground) {
+    cancel(reconnect_timer_);
+    backoff_.reset();
+    ++counters_.reconnects;
+    begin_round();
+  }
+}
+
+// ---- output -----------------------------------------------------------------------------
+
+void connection::send(v1::FrameType type, const google::protobuf::MessageLite& message) {
+  if (fd_ < 0) {
+    return;
+  }
+  auto before = out_.size();
+  encoder_.encode(type, v1::CHANNEL_CONTROL, out_seq_++, 0, message, out_);
+  counters_.bytes_out += out_.size() - before;
+  ++counters_.frames_out;
+  flush();
+}
+
+void connection::flush() {
+  if (fd_ < 0 || fail_timer_ != 0) {
+    return;
+  }
+  while (out_pos_ < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    if (n >= 0) {
+      out_pos_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!want_write_) {
+        want_write_ = true;
+        loop_.modify_fd(fd_, EPOLLIN | EPOLLOUT);
+      }
+      return;
+    }
+    // Not here: send() runs inside frame handlers, which must not see the session vanish.
+    int err = errno;
+    fail_timer_ = loop_.add_timer(milliseconds{0}, [this, err] {
+      fail_timer_ = 0;
+      finish({close_reason::io_error, v1::ERROR_CODE_UNSPECIFIED,
+              "write to " + connected_address_ + ": " + std::strerror(err)},
+             true);
+    });
+    return;
+  }
+  out_pos_ = 0;
+  if (out_.capacity() > 4096) {
+    std::string{}.swap(out_);  // do not keep a large buffer per idle connection
+  } else {
+    out_.clear();
+  }
+  if (want_write_) {
+    want_write_ = false;
+    loop_.modify_fd(fd_, EPOLLIN);
+  }
+}
+
+// ---- endings ----------------------------------------------------------------------------
+
+void connection::close_socket() {
+  for (auto* id : {&handshake_timer_, &ping_timer_, &pong_timer_, &ack_timer_, &fail_timer_}) {
+    cancel(*id);
+  }
+  if (fd_ >= 0) {
+    loop_.remove_fd(fd_);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  decoder_ = protocol::frame_decoder{};
+  std::string{}.swap(out_);
+  out_pos_ = 0;
+  want_write_ = false;
+  ping_outstanding_ = false;
+}
+
+void connection::finish(close_info info, bool retry, milliseconds delay, bool use_delay) {
+  ++epoch_;
+  bool was_ready = state_ == connection_state::ready;
+  if (was_ready) {
+    backoff_.on_session_end(std::chrono::duration_cast<milliseconds>(loop_.now() - ready_since_));
+    if (info.reason == close_reason::peer_closed || info.reason == close_reason::io_error) {
+      heartbeat_.on_failure();  // maybe a NAT dropped us between pings
+    }
+  }
+  close_racers();
+  close_socket();
+  for (auto* id : {&stagger_timer_, &connect_timer_, &reconnect_timer_}) {
+    cancel(*id);
+  }
+  last_close_ = std::move(info);
+  if (!retry || !config_.reconnect || last_close_.reason == close_reason::stopped) {
+    set_state(connection_state::closed);
+    return;
+  }
+  auto wait = use_delay ? delay : backoff_.next(heartbeat_.foreground());
+  reconnect_timer_ = loop_.add_timer(wait, [this] {
+    reconnect_timer_ = 0;
+    ++counters_.reconnects;
+    begin_round();
+  });
+  set_state(connection_state::waiting);
+}
+
+void connection::stop() {
+  if (state_ == connection_state::closed || state_ == connection_state::idle) {
+    return;
+  }
+  finish({close_reason::stopped, v1::ERROR_CODE_UNSPECIFIED, "stopped"}, false);
+}
+
+}  // namespace tidegate::client
