@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tidegate::actors {
+
+/// "host:port" split and checked. Port 0 means an ephemeral port (tests).
+struct endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// One application that may connect: its id and the secret its login tokens are signed with.
+struct app_config {
+  std::string id;
+  std::string secret;
+  /// Path of a zstd dictionary for this app's frames, or empty.
+  std::string zstd_dictionary;
+};
+
+/// Limits and timing of the client gateway (DESIGN §4, §9 layers 1-2).
+struct gateway_config {
+  endpoint listen{"0.0.0.0", 7100};
+  /// Connection cap; 0 derives it from RLIMIT_NOFILE minus `fd_headroom`.
+  size_t max_connections = 0;
+  /// File descriptors kept free for LMDB, logs, HTTP and cluster links (EMFILE never happens).
+  size_t fd_headroom = 512;
+  /// New connections accepted per second (token bucket); 0 = unlimited.
+  uint32_t accept_rate = 0;
+  /// Bucket size of the accept limiter; 0 = one second's worth of `accept_rate`.
+  uint32_t accept_burst = 0;
+  /// Largest frame payload accepted, in bytes.
+  size_t max_frame_size = size_t{256} << 10;
+  /// Server payloads at least this large are zstd-compressed.
+  size_t compression_threshold = 1024;
+  /// Bytes queued to a client that is not reading before it is cut off.
+  size_t max_unsent_bytes = size_t{4} << 20;
+  /// SO_SNDBUF of client sockets in bytes (kernel memory per connection); 0 = kernel default.
+  uint32_t socket_send_buffer = 0;
+  /// Time from accept to a successful AUTH.
+  uint32_t handshake_timeout_ms = 10'000;
+  /// Heartbeat intervals a client may declare are clamped to [min, max].
+  uint32_t heartbeat_min_ms = 30'000;
+  uint32_t heartbeat_max_ms = 600'000;
+  /// Idle timeout = accepted heartbeat interval x this margin.
+  double idle_margin = 1.5;
+  /// Unacked server frames older than this declare the connection dead.
+  uint32_t ack_deadline_ms = 60'000;
+  /// How long an old connection of a device is drained after a newer one arrives.
+  uint32_t soft_disconnect_grace_ms = 5'000;
+  /// On SIGTERM, GOAWAYs are spread over this window before exit.
+  uint32_t drain_window_ms = 10'000;
+};
+
+/// Restart policy of the node supervisor (one_for_one).
+struct supervisor_config {
+  /// At most `intensity` restarts within `period_ms`; one more stops the node.
+  uint32_t intensity = 5;
+  uint32_t period_ms = 10'000;
+};
+
+/// Everything a `tidegate node` process reads from its TOML file (docs/configuration.md).
+struct node_config {
+  std::string node_id;
+  gateway_config gateway;
+  /// Prometheus /metrics and health endpoints.
+  endpoint http{"127.0.0.1", 7180};
+  /// Scheduler worker threads; 0 = one per core.
+  uint32_t scheduler_threads = 0;
+  supervisor_config supervisor;
+  std::vector<app_config> apps;
+};
+
+}  // namespace tidegate::actors
