@@ -1,0 +1,18 @@
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+// Atoms of actors/. In 0.17 an atom is its 10-character text: renaming one is a wire change
+// between nodes, so texts are never reused for another meaning.
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, inbound_atom, "inbound")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, outbound_atom, "outbound")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, tick_timer_atom, "ticktimer")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, replaced_atom, "replaced")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, goaway_atom, "goaway")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, drain_atom, "drain")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, hello_atom, "hello")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, attach_atom, "attach")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, count_atom, "count")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, crash_atom, "crash")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, children_atom, "children")

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "actors/admin/metrics.h"
+#include "actors/config/node_config.h"
+#include "protocol/zstd_codec.h"
+
+namespace tidegate::actors {
+
+/// What a session knows about an app: its token secret and optional zstd dictionary.
+struct app_entry {
+  std::string secret;
+  std::shared_ptr<const protocol::zstd_dictionary> dictionary;
+};
+
+/// Everything the gateway's actors share. Immutable after start except the atomics; owned by
+/// the node through a shared_ptr that every gateway actor holds, so it outlives them all.
+struct gateway_context {
+  std::string node_id;
+  gateway_config config;
+  std::unordered_map<std::string, app_entry> apps;
+  gateway_metrics metrics;
+  /// Connection cap after fd headroom (admission).
+  size_t max_connections = 0;
+  /// Source of session ids, unique within this process.
+  std::atomic<uint64_t> next_session{1};
+};
+
+using gateway_context_ptr = std::shared_ptr<gateway_context>;
+
+}  // namespace tidegate::actors

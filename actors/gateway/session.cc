@@ -1,0 +1,136 @@
+#include "actors/gateway/session.h"
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <optional>
+
+#include "actors/atoms.h"
+#include "actors/gateway/session_machine.h"
+#include "actors/gateway/session_registry.h"
+
+namespace tidegate::actors {
+namespace {
+
+struct session_state {
+  static inline const char* name = "tidegate.session";
+  gateway_context_ptr ctx;
+  caf::actor connection;
+  std::optional<session_machine> machine;
+  uint64_t tick_at = 0;  // mono ms of the one pending tick, 0 = none
+  bool authenticated = false;
+};
+
+using session_actor = caf::stateful_actor<session_state>;
+
+session_time now_of(session_actor* self) {
+  using namespace std::chrono;
+  auto mono = duration_cast<milliseconds>(self->clock().now().time_since_epoch()).count();
+  auto wall = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return {static_cast<uint64_t>(mono), static_cast<uint64_t>(wall)};
+}
+
+// Keeps exactly one tick pending, at the machine's next deadline or earlier. A tick that
+// fires early (the deadline moved later) just schedules the next one.
+void schedule_tick(session_actor* self, session_time now) {
+  auto& st = self->state;
+  uint64_t deadline = st.machine->next_deadline();
+  if (deadline == UINT64_MAX || (st.tick_at != 0 && st.tick_at <= deadline)) {
+    return;
+  }
+  st.tick_at = deadline;
+  auto delay = std::chrono::milliseconds(deadline > now.mono_ms ? deadline - now.mono_ms : 0);
+  self->delayed_send(self, delay, tick_timer_atom_v, deadline);
+}
+
+void apply(session_actor* self, session_effects& fx, session_time now) {
+  auto& st = self->state;
+  auto& m = st.ctx->metrics;
+  m.frames_in.fetch_add(fx.frames_in, gateway_metrics::relaxed);
+  m.frames_out.fetch_add(fx.frames_out, gateway_metrics::relaxed);
+  if (fx.protocol_error) {
+    m.protocol_error(*fx.protocol_error);
+  }
+  if (fx.authenticated) {
+    st.authenticated = true;
+    m.handshakes.fetch_add(1, gateway_metrics::relaxed);
+    m.authenticated.fetch_add(1, gateway_metrics::relaxed);
+  }
+  if (fx.hello_accepted) {
+    if (auto registry = session_registry_of(self->home_system())) {
+      self->send(registry, hello_atom_v, st.machine->device_id());
+    }
+  }
+  if (!fx.out.empty()) {
+    self->send(st.connection, outbound_atom_v, std::move(fx.out));
+  }
+  if (fx.close) {
+    // The broker writes what was sent before, closes, and exits with this reason; the link
+    // then ends this actor too. Quitting here first could race the write.
+    self->send(st.connection, caf::close_atom_v, caf::make_error(*fx.close));
+    return;
+  }
+  schedule_tick(self, now);
+}
+
+caf::behavior session(session_actor* self, caf::actor connection, gateway_context_ptr ctx) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.connection = std::move(connection);
+  auto now = now_of(self);
+  st.machine.emplace(*st.ctx, st.ctx->next_session.fetch_add(1), now);
+  if (auto registry = session_registry_of(self->home_system())) {
+    self->send(registry, attach_atom_v, caf::actor{self});
+  }
+  self->attach_functor([ctx = st.ctx, authenticated = &st.authenticated](const caf::error&) {
+    if (*authenticated) {  // state is still alive while attached functors run
+      ctx->metrics.authenticated.fetch_sub(1, gateway_metrics::relaxed);
+    }
+  });
+  schedule_tick(self, now);
+  return {
+      [self](inbound_atom, const std::string& bytes) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_bytes(bytes.data(), bytes.size(), now, fx);
+        apply(self, fx, now);
+      },
+      [self](tick_timer_atom, uint64_t at) {
+        if (at != self->state.tick_at) {
+          return;  // superseded by an earlier tick
+        }
+        self->state.tick_at = 0;
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_tick(now, fx);
+        apply(self, fx, now);
+      },
+      [self](replaced_atom) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_replaced(now, fx);
+        apply(self, fx, now);
+      },
+      [self](goaway_atom, uint32_t reconnect_after_ms) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_drain(now, reconnect_after_ms, fx);
+        apply(self, fx, now);
+      },
+      [self](caf::get_atom) {
+        const auto& m = *self->state.machine;
+        return caf::make_message(m.session_id(), m.device_id(), m.user_id());
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_session(caf::local_actor* parent, caf::actor connection,
+                         gateway_context_ptr ctx) {
+  return parent->spawn(session, std::move(connection), std::move(ctx));
+}
+
+}  // namespace tidegate::actors

@@ -1,0 +1,340 @@
+#include "actors/gateway/session_machine.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "protocol/auth_token.h"
+#include "tidegate/v1/control.pb.h"
+#include "tidegate/v1/handshake.pb.h"
+
+namespace tidegate::actors {
+namespace {
+
+using protocol::protocol_errc;
+
+constexpr size_t max_device_id_bytes = 128;
+constexpr size_t max_app_id_bytes = 64;
+// More unacked frames than this is a client that does not ack at all.
+constexpr size_t max_unacked = 4096;
+constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
+
+}  // namespace
+
+session_machine::session_machine(const gateway_context& ctx, uint64_t session_number,
+                                 session_time start)
+    : ctx_(ctx),
+      decoder_({ctx.config.max_frame_size}),
+      encoder_({ctx.config.compression_threshold}),
+      session_number_(session_number),
+      handshake_deadline_(start.mono_ms + ctx.config.handshake_timeout_ms),
+      last_in_(start.mono_ms) {}
+
+std::string session_machine::session_id() const {
+  return ctx_.node_id + "-" + std::to_string(session_number_);
+}
+
+uint64_t session_machine::next_deadline() const {
+  uint64_t deadline = never;
+  switch (phase_) {
+    case phase::awaiting_hello:
+    case phase::awaiting_auth:
+      deadline = handshake_deadline_;
+      break;
+    case phase::ready:
+      deadline = last_in_ + idle_timeout_ms_;
+      break;
+    case phase::closing:
+      deadline = close_at_;
+      break;
+    case phase::closed:
+      return never;
+  }
+  if (!unacked_.empty()) {
+    deadline = std::min(deadline, unacked_.front().second + ctx_.config.ack_deadline_ms);
+  }
+  return deadline;
+}
+
+void session_machine::on_bytes(const char* data, size_t size, session_time now,
+                               session_effects& fx) {
+  if (phase_ == phase::closed) {
+    return;
+  }
+  decoder_.append(data, size);
+  protocol::frame f;
+  while (phase_ != phase::closed) {
+    auto status = decoder_.next(f);
+    if (status == protocol::frame_decoder::status::need_more) {
+      break;
+    }
+    if (status == protocol::frame_decoder::status::error) {
+      fail(decoder_.error().code, decoder_.error().reason, fx);
+      break;
+    }
+    ++fx.frames_in;
+    last_in_ = now.mono_ms;
+    handle(f, now, fx);
+  }
+}
+
+void session_machine::handle(const protocol::frame& f, session_time now, session_effects& fx) {
+  switch (f.type) {
+    case v1::FRAME_TYPE_HELLO:
+      if (phase_ != phase::awaiting_hello) {
+        fail(protocol_errc::unexpected_frame, "second HELLO", fx);
+        return;
+      }
+      on_hello(f, now, fx);
+      return;
+    case v1::FRAME_TYPE_AUTH:
+      if (phase_ != phase::awaiting_auth) {
+        fail(protocol_errc::unexpected_frame,
+             phase_ == phase::awaiting_hello ? "first frame must be HELLO" : "second AUTH", fx);
+        return;
+      }
+      on_auth(f, now, fx);
+      return;
+    default:
+      break;
+  }
+  if (phase_ == phase::awaiting_hello) {
+    fail(protocol_errc::unexpected_frame,
+         "first frame must be HELLO, got " + protocol::frame_type_name(f.type), fx);
+    return;
+  }
+  switch (f.type) {
+    case v1::FRAME_TYPE_PING:
+      on_ping(f, now, fx);
+      return;
+    case v1::FRAME_TYPE_ACK:
+      on_ack(f, fx);
+      return;
+    default:
+      fail(protocol_errc::unexpected_frame,
+           protocol::frame_type_name(f.type) + " frames are not served by this node", fx);
+  }
+}
+
+void session_machine::on_hello(const protocol::frame& f, session_time now, session_effects& fx) {
+  v1::Hello hello;
+  if (!hello.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "HELLO payload does not parse", fx);
+    return;
+  }
+  if (hello.protocol_version() != protocol::mmtp_version) {
+    fail(protocol_errc::bad_hello,
+         "unsupported protocol_version " + std::to_string(hello.protocol_version()), fx);
+    return;
+  }
+  if (hello.device_id().empty() || hello.device_id().size() > max_device_id_bytes) {
+    fail(protocol_errc::bad_hello, "device_id must be 1 to 128 bytes", fx);
+    return;
+  }
+  if (hello.app_id().empty() || hello.app_id().size() > max_app_id_bytes) {
+    fail(protocol_errc::bad_hello, "app_id must be 1 to 64 bytes", fx);
+    return;
+  }
+  auto app = ctx_.apps.find(hello.app_id());
+  if (app == ctx_.apps.end()) {
+    fail(protocol_errc::auth_failed, "unknown app '" + hello.app_id() + "'", fx);
+    return;
+  }
+  app_ = &app->second;
+  app_id_ = hello.app_id();
+  device_id_ = hello.device_id();
+  accept_heartbeat(hello.heartbeat_interval_ms());
+  uint32_t dictionary_id = 0;
+  if (app_->dictionary && hello.zstd_dictionary_id() == app_->dictionary->id()) {
+    dictionary_id = app_->dictionary->id();
+    decoder_.set_dictionary(app_->dictionary.get());
+    encoder_.options().dictionary = app_->dictionary.get();
+  }
+  phase_ = phase::awaiting_auth;
+  v1::Welcome welcome;
+  welcome.set_session_id(session_id());
+  welcome.set_node_id(ctx_.node_id);
+  welcome.set_server_time_ms(now.wall_ms);
+  welcome.set_heartbeat_interval_ms(heartbeat_ms_);
+  welcome.set_idle_timeout_ms(idle_timeout_ms_);
+  welcome.set_max_frame_size(static_cast<uint32_t>(ctx_.config.max_frame_size));
+  welcome.set_compression_threshold(static_cast<uint32_t>(ctx_.config.compression_threshold));
+  welcome.set_zstd_dictionary_id(dictionary_id);
+  welcome.set_ack_deadline_ms(ctx_.config.ack_deadline_ms);
+  send(v1::FRAME_TYPE_WELCOME, welcome, true, now, fx);
+  fx.hello_accepted = true;
+}
+
+void session_machine::on_auth(const protocol::frame& f, session_time now, session_effects& fx) {
+  v1::Auth auth;
+  if (!auth.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "AUTH payload does not parse", fx);
+    return;
+  }
+  auto check = protocol::verify_token(auth.token(), app_->secret, app_id_, now.wall_ms / 1000);
+  if (check.status != protocol::token_status::ok) {
+    fail(protocol_errc::auth_failed, protocol::to_string(check.status), fx);
+    return;
+  }
+  user_id_ = std::move(check.user_id);
+  phase_ = phase::ready;
+  v1::AuthOk ok;
+  ok.set_user_id(user_id_);
+  ok.set_expires_at_ms(check.expires_at_s * 1000);
+  send(v1::FRAME_TYPE_AUTH_OK, ok, true, now, fx);
+  fx.authenticated = true;
+}
+
+void session_machine::on_ping(const protocol::frame& f, session_time now, session_effects& fx) {
+  v1::Ping ping;
+  if (!ping.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "PING payload does not parse", fx);
+    return;
+  }
+  if (ping.heartbeat_interval_ms() != 0) {
+    accept_heartbeat(ping.heartbeat_interval_ms());
+  }
+  v1::Pong pong;
+  pong.set_client_time_ms(ping.client_time_ms());
+  pong.set_server_time_ms(now.wall_ms);
+  pong.set_heartbeat_interval_ms(heartbeat_ms_);
+  pong.set_idle_timeout_ms(idle_timeout_ms_);
+  send(v1::FRAME_TYPE_PONG, pong, false, now, fx);
+}
+
+void session_machine::on_ack(const protocol::frame& f, session_effects& fx) {
+  v1::Ack ack;
+  if (!ack.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "ACK payload does not parse", fx);
+    return;
+  }
+  if (ack.seq() >= next_seq_) {
+    fail(protocol_errc::unexpected_frame,
+         "ACK for seq " + std::to_string(ack.seq()) + " which was never sent", fx);
+    return;
+  }
+  auto acked = std::find_if(unacked_.begin(), unacked_.end(),
+                            [&](const auto& entry) { return entry.first > ack.seq(); });
+  unacked_.erase(unacked_.begin(), acked);
+  if (unacked_.empty() && unacked_.capacity() > 16) {
+    unacked_.shrink_to_fit();
+  }
+}
+
+void session_machine::accept_heartbeat(uint32_t declared_ms) {
+  const auto& cfg = ctx_.config;
+  heartbeat_ms_ = declared_ms == 0
+                      ? cfg.heartbeat_min_ms
+                      : std::clamp(declared_ms, cfg.heartbeat_min_ms, cfg.heartbeat_max_ms);
+  idle_timeout_ms_ = static_cast<uint32_t>(heartbeat_ms_ * cfg.idle_margin);
+}
+
+void session_machine::on_tick(session_time now, session_effects& fx) {
+  const auto& cfg = ctx_.config;
+  switch (phase_) {
+    case phase::closed:
+      return;
+    case phase::closing:
+      if (now.mono_ms >= close_at_) {
+        phase_ = phase::closed;
+        fx.close = closing_reason_;
+        fx.close_detail = "grace period over";
+        return;
+      }
+      break;
+    case phase::awaiting_hello:
+    case phase::awaiting_auth:
+      if (now.mono_ms >= handshake_deadline_) {
+        close_with(v1::ERROR_CODE_IDLE_TIMEOUT,
+                   "HELLO and AUTH not completed within "
+                       + std::to_string(cfg.handshake_timeout_ms) + " ms",
+                   gateway_errc::handshake_timeout, fx);
+        return;
+      }
+      break;
+    case phase::ready:
+      if (now.mono_ms >= last_in_ + idle_timeout_ms_) {
+        close_with(v1::ERROR_CODE_IDLE_TIMEOUT,
+                   "no frame for " + std::to_string(idle_timeout_ms_) + " ms",
+                   gateway_errc::idle_timeout, fx);
+        return;
+      }
+      break;
+  }
+  if (!unacked_.empty() && now.mono_ms >= unacked_.front().second + cfg.ack_deadline_ms) {
+    close_with(v1::ERROR_CODE_DEAD_CONNECTION,
+               "seq " + std::to_string(unacked_.front().first) + " unacked for "
+                   + std::to_string(cfg.ack_deadline_ms) + " ms",
+               gateway_errc::dead_connection, fx);
+  }
+}
+
+void session_machine::on_replaced(session_time now, session_effects& fx) {
+  start_closing(v1::GO_AWAY_REASON_REPLACED, "a newer connection of this device took over", 0,
+                gateway_errc::replaced, now, fx);
+}
+
+void session_machine::on_drain(session_time now, uint32_t reconnect_after_ms,
+                               session_effects& fx) {
+  start_closing(v1::GO_AWAY_REASON_DRAIN, "node shutting down", reconnect_after_ms,
+                gateway_errc::drained, now, fx);
+}
+
+void session_machine::start_closing(int reason, const std::string& text,
+                                    uint32_t reconnect_after_ms, gateway_errc why,
+                                    session_time now, session_effects& fx) {
+  if (phase_ == phase::closing || phase_ == phase::closed) {
+    return;
+  }
+  if (phase_ == phase::awaiting_hello) {
+    phase_ = phase::closed;  // nothing to say to a client that never spoke
+    fx.close = why;
+    return;
+  }
+  v1::GoAway goaway;
+  goaway.set_reason(static_cast<v1::GoAwayReason>(reason));
+  goaway.set_message(text);
+  goaway.set_reconnect_after_ms(reconnect_after_ms);
+  send(v1::FRAME_TYPE_GOAWAY, goaway, true, now, fx);
+  phase_ = phase::closing;
+  closing_reason_ = why;
+  close_at_ = now.mono_ms + ctx_.config.soft_disconnect_grace_ms;
+}
+
+void session_machine::send(v1::FrameType type, const google::protobuf::MessageLite& msg,
+                           bool ack, session_time now, session_effects& fx) {
+  uint64_t seq = 0;
+  if (ack) {
+    seq = next_seq_++;
+    unacked_.emplace_back(seq, now.mono_ms);
+    if (unacked_.size() > max_unacked) {
+      close_with(v1::ERROR_CODE_DEAD_CONNECTION, "too many unacked frames",
+                 gateway_errc::dead_connection, fx);
+      return;
+    }
+  }
+  encoder_.encode(type, v1::CHANNEL_CONTROL, seq, ack ? protocol::flag_ack_requested : 0, msg,
+                  fx.out);
+  ++fx.frames_out;
+}
+
+void session_machine::fail(protocol_errc code, std::string reason, session_effects& fx) {
+  fx.protocol_error = code;
+  close_with(protocol::to_wire(code), std::move(reason),
+             code == protocol_errc::auth_failed ? gateway_errc::auth_failed
+                                                : gateway_errc::protocol_error,
+             fx);
+}
+
+void session_machine::close_with(v1::ErrorCode code, std::string reason, gateway_errc why,
+                                 session_effects& fx) {
+  v1::Error error;
+  error.set_code(code);
+  error.set_reason(reason);
+  encoder_.encode(v1::FRAME_TYPE_ERROR, v1::CHANNEL_CONTROL, 0, 0, error, fx.out);
+  ++fx.frames_out;
+  phase_ = phase::closed;
+  fx.close = why;
+  fx.close_detail = std::move(reason);
+}
+
+}  // namespace tidegate::actors

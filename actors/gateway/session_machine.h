@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/gateway/gateway_context.h"
+#include "actors/gateway/gateway_errc.h"
+#include "protocol/frame_decoder.h"
+#include "protocol/frame_encoder.h"
+#include "tidegate/v1/error.pb.h"
+
+namespace tidegate::actors {
+
+/// The two clocks a session needs: monotonic for deadlines, wall for tokens and WELCOME.
+struct session_time {
+  uint64_t mono_ms = 0;
+  uint64_t wall_ms = 0;
+};
+
+/// What the session actor must do after the machine handled one input.
+struct session_effects {
+  std::string out;  ///< Bytes for the connection, in order.
+  uint32_t frames_in = 0;
+  uint32_t frames_out = 0;
+  std::optional<gateway_errc> close;  ///< After writing `out`, close with this reason.
+  std::optional<protocol::protocol_errc> protocol_error;  ///< Sent to the client (metrics).
+  std::string close_detail;     ///< Why, for the log line.
+  bool hello_accepted = false;  ///< Register `device_id()` with the session registry.
+  bool authenticated = false;   ///< HELLO+AUTH just completed.
+};
+
+/// The MMTP server side of one connection (DESIGN §4): handshake, auth, heartbeats and idle
+/// timeout, cumulative acks and dead-connection detection, soft disconnect and drain. Plain
+/// C++: time is an argument and output is a value, so tests drive it without sockets or CAF.
+/// Not thread-safe; one session actor owns it. `ctx` must outlive it.
+class session_machine {
+ public:
+  enum class phase : uint8_t { awaiting_hello, awaiting_auth, ready, closing, closed };
+
+  session_machine(const gateway_context& ctx, uint64_t session_number, session_time start);
+
+  /// Bytes from the client.
+  void on_bytes(const char* data, size_t size, session_time now, session_effects& fx);
+
+  /// Checks deadlines (handshake, idle, ack, end of a grace period).
+  void on_tick(session_time now, session_effects& fx);
+
+  /// A newer connection of this device arrived: GOAWAY{REPLACED}, close after the grace period.
+  void on_replaced(session_time now, session_effects& fx);
+
+  /// The node drains: GOAWAY{DRAIN}, close after the grace period.
+  void on_drain(session_time now, uint32_t reconnect_after_ms, session_effects& fx);
+
+  /// The earliest monotonic time at which `on_tick` has something to decide.
+  uint64_t next_deadline() const;
+
+  phase current_phase() const { return phase_; }
+  const std::string& device_id() const { return device_id_; }
+  const std::string& user_id() const { return user_id_; }
+  const std::string& app_id() const { return app_id_; }
+  std::string session_id() const;
+  size_t unacked() const { return unacked_.size(); }
+  uint32_t idle_timeout_ms() const { return idle_timeout_ms_; }
+
+ private:
+  void handle(const protocol::frame& f, session_time now, session_effects& fx);
+  void on_hello(const protocol::frame& f, session_time now, session_effects& fx);
+  void on_auth(const protocol::frame& f, session_time now, session_effects& fx);
+  void on_ping(const protocol::frame& f, session_time now, session_effects& fx);
+  void on_ack(const protocol::frame& f, session_effects& fx);
+  void accept_heartbeat(uint32_t declared_ms);
+  void send(v1::FrameType type, const google::protobuf::MessageLite& msg, bool ack,
+            session_time now, session_effects& fx);
+  void start_closing(int reason, const std::string& text, uint32_t reconnect_after_ms,
+                     gateway_errc why, session_time now, session_effects& fx);
+  void fail(protocol::protocol_errc code, std::string reason, session_effects& fx);
+  void close_with(v1::ErrorCode code, std::string reason, gateway_errc why, session_effects& fx);
+
+  const gateway_context& ctx_;
+  protocol::frame_decoder decoder_;
+  protocol::frame_encoder encoder_;
+  phase phase_ = phase::awaiting_hello;
+  uint64_t session_number_;
+  std::string device_id_;
+  std::string app_id_;
+  std::string user_id_;
+  const app_entry* app_ = nullptr;
+  uint32_t heartbeat_ms_ = 0;
+  uint32_t idle_timeout_ms_ = 0;
+  uint64_t handshake_deadline_ = 0;
+  uint64_t last_in_ = 0;
+  uint64_t close_at_ = 0;
+  gateway_errc closing_reason_ = gateway_errc::drained;
+  uint64_t next_seq_ = 1;
+  std::vector<std::pair<uint64_t, uint64_t>> unacked_;  // (seq, sent mono ms), ascending seq
+};
+
+}  // namespace tidegate::actors

@@ -1,0 +1,244 @@
+#include "actors/gateway/session_machine.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/auth_token.h"
+#include "protocol/frame_decoder.h"
+#include "tidegate/v1/control.pb.h"
+#include "tidegate/v1/handshake.pb.h"
+
+namespace tidegate::actors {
+namespace {
+
+constexpr uint64_t wall0 = 1'700'000'000'000;
+
+class SessionMachineTest : public ::testing::Test {
+ protected:
+  SessionMachineTest() {
+    ctx_.node_id = "n1";
+    ctx_.config.handshake_timeout_ms = 1000;
+    ctx_.config.heartbeat_min_ms = 100;
+    ctx_.config.heartbeat_max_ms = 10'000;
+    ctx_.config.idle_margin = 2.0;
+    ctx_.config.ack_deadline_ms = 500;
+    ctx_.config.soft_disconnect_grace_ms = 300;
+    ctx_.apps["wallet"].secret = "0123456789abcdef";
+    machine_.emplace(ctx_, 7, at(0));
+  }
+
+  session_time at(uint64_t ms) const { return {ms, wall0 + ms}; }
+
+  session_effects feed(v1::FrameType type, const google::protobuf::MessageLite& msg,
+                       uint64_t ms) {
+    std::string bytes;
+    protocol::frame_encoder{}.encode(type, 0, 0, 0, msg, bytes);
+    return feed_bytes(bytes, ms);
+  }
+
+  session_effects feed_bytes(const std::string& bytes, uint64_t ms) {
+    session_effects fx;
+    machine_->on_bytes(bytes.data(), bytes.size(), at(ms), fx);
+    return fx;
+  }
+
+  static std::vector<protocol::frame> frames_of(const std::string& out) {
+    protocol::frame_decoder d;
+    d.append(out.data(), out.size());
+    std::vector<protocol::frame> frames;
+    protocol::frame f;
+    while (d.next(f) == protocol::frame_decoder::status::frame) {
+      frames.push_back(f);
+    }
+    EXPECT_EQ(d.buffered(), 0u);
+    return frames;
+  }
+
+  static v1::Error error_of(const session_effects& fx) {
+    auto frames = frames_of(fx.out);
+    EXPECT_FALSE(frames.empty());
+    EXPECT_EQ(frames.back().type, v1::FRAME_TYPE_ERROR);
+    v1::Error e;
+    e.ParseFromString(frames.back().payload);
+    return e;
+  }
+
+  v1::Hello hello(uint32_t heartbeat = 1000) {
+    v1::Hello h;
+    h.set_protocol_version(1);
+    h.set_device_id("dev-1");
+    h.set_app_id("wallet");
+    h.set_heartbeat_interval_ms(heartbeat);
+    return h;
+  }
+
+  v1::Auth auth(uint64_t expires_s = wall0 / 1000 + 3600) {
+    v1::Auth a;
+    a.set_token(protocol::sign_token("0123456789abcdef", "wallet", "alice", expires_s));
+    return a;
+  }
+
+  void login() {
+    auto fx = feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+    ASSERT_TRUE(fx.hello_accepted);
+    fx = feed(v1::FRAME_TYPE_AUTH, auth(), 1);
+    ASSERT_TRUE(fx.authenticated);
+    v1::Ack ack;
+    ack.set_seq(2);
+    fx = feed(v1::FRAME_TYPE_ACK, ack, 2);
+    ASSERT_FALSE(fx.close);
+    ASSERT_EQ(machine_->unacked(), 0u);
+  }
+
+  gateway_context ctx_;
+  std::optional<session_machine> machine_;
+};
+
+TEST_F(SessionMachineTest, HelloGetsWelcomeAndAuthGetsAuthOk) {
+  auto fx = feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+  auto frames = frames_of(fx.out);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].type, v1::FRAME_TYPE_WELCOME);
+  EXPECT_EQ(frames[0].seq, 1u);
+  EXPECT_TRUE(frames[0].ack_requested());
+  v1::Welcome w;
+  ASSERT_TRUE(w.ParseFromString(frames[0].payload));
+  EXPECT_EQ(w.session_id(), "n1-7");
+  EXPECT_EQ(w.heartbeat_interval_ms(), 1000u);
+  EXPECT_EQ(w.idle_timeout_ms(), 2000u);
+  EXPECT_EQ(machine_->device_id(), "dev-1");
+
+  fx = feed(v1::FRAME_TYPE_AUTH, auth(), 5);
+  frames = frames_of(fx.out);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].type, v1::FRAME_TYPE_AUTH_OK);
+  EXPECT_EQ(frames[0].seq, 2u);
+  EXPECT_EQ(machine_->user_id(), "alice");
+  EXPECT_EQ(machine_->current_phase(), session_machine::phase::ready);
+}
+
+TEST_F(SessionMachineTest, FrameBeforeHelloIsUnexpected) {
+  auto fx = feed(v1::FRAME_TYPE_PING, v1::Ping{}, 0);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_UNEXPECTED_FRAME);
+  EXPECT_EQ(fx.close, gateway_errc::protocol_error);
+}
+
+TEST_F(SessionMachineTest, SecondHelloIsUnexpected) {
+  feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+  auto fx = feed(v1::FRAME_TYPE_HELLO, hello(), 1);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_UNEXPECTED_FRAME);
+}
+
+TEST_F(SessionMachineTest, UndecodablePayloadIsBadPayload) {
+  std::string bytes;
+  protocol::append_frame(v1::FRAME_TYPE_HELLO, 0, 0, 0, "\xff\xff\xff", bytes);
+  auto fx = feed_bytes(bytes, 0);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_BAD_PAYLOAD);
+}
+
+TEST_F(SessionMachineTest, HelloWithoutDeviceOrWrongVersionIsBadHello) {
+  auto h = hello();
+  h.clear_device_id();
+  EXPECT_EQ(error_of(feed(v1::FRAME_TYPE_HELLO, h, 0)).code(), v1::ERROR_CODE_BAD_HELLO);
+}
+
+TEST_F(SessionMachineTest, UnknownAppFailsAuth) {
+  auto h = hello();
+  h.set_app_id("nope");
+  auto fx = feed(v1::FRAME_TYPE_HELLO, h, 0);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_AUTH_FAILED);
+  EXPECT_EQ(fx.close, gateway_errc::auth_failed);
+}
+
+TEST_F(SessionMachineTest, ExpiredOrForgedTokenFailsAuth) {
+  feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+  auto fx = feed(v1::FRAME_TYPE_AUTH, auth(wall0 / 1000 - 1), 1);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_AUTH_FAILED);
+  EXPECT_NE(fx.close_detail.find("expired"), std::string::npos);
+}
+
+TEST_F(SessionMachineTest, HeartbeatIsClampedAndPingMovesIt) {
+  feed(v1::FRAME_TYPE_HELLO, hello(1), 0);
+  EXPECT_EQ(machine_->idle_timeout_ms(), 200u);  // min 100 x margin 2
+  feed(v1::FRAME_TYPE_AUTH, auth(), 1);
+  v1::Ping ping;
+  ping.set_heartbeat_interval_ms(1'000'000);
+  auto fx = feed(v1::FRAME_TYPE_PING, ping, 2);
+  auto frames = frames_of(fx.out);
+  ASSERT_EQ(frames.size(), 1u);
+  v1::Pong pong;
+  ASSERT_TRUE(pong.ParseFromString(frames[0].payload));
+  EXPECT_EQ(pong.heartbeat_interval_ms(), 10'000u);
+  EXPECT_EQ(pong.idle_timeout_ms(), 20'000u);
+  EXPECT_EQ(frames[0].seq, 0u);
+}
+
+TEST_F(SessionMachineTest, HandshakeTimeout) {
+  session_effects fx;
+  machine_->on_tick(at(999), fx);
+  EXPECT_FALSE(fx.close);
+  EXPECT_EQ(machine_->next_deadline(), 1000u);
+  machine_->on_tick(at(1000), fx);
+  EXPECT_EQ(fx.close, gateway_errc::handshake_timeout);
+}
+
+TEST_F(SessionMachineTest, IdleTimeoutFollowsTheLastFrame) {
+  login();
+  v1::Ping ping;
+  feed(v1::FRAME_TYPE_PING, ping, 1500);
+  EXPECT_EQ(machine_->next_deadline(), 3500u);
+  session_effects fx;
+  machine_->on_tick(at(3499), fx);
+  EXPECT_FALSE(fx.close);
+  machine_->on_tick(at(3500), fx);
+  EXPECT_EQ(fx.close, gateway_errc::idle_timeout);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_IDLE_TIMEOUT);
+}
+
+TEST_F(SessionMachineTest, UnackedFramesPastTheDeadlineMeanADeadConnection) {
+  feed(v1::FRAME_TYPE_HELLO, hello(), 0);  // WELCOME seq 1 never acked
+  feed(v1::FRAME_TYPE_AUTH, auth(), 100);
+  v1::Ping ping;
+  feed(v1::FRAME_TYPE_PING, ping, 400);  // pings alone keep it from idling
+  EXPECT_EQ(machine_->next_deadline(), 500u);
+  session_effects fx;
+  machine_->on_tick(at(500), fx);
+  EXPECT_EQ(fx.close, gateway_errc::dead_connection);
+  EXPECT_EQ(error_of(fx).code(), v1::ERROR_CODE_DEAD_CONNECTION);
+}
+
+TEST_F(SessionMachineTest, AckForAnUnsentSeqIsUnexpected) {
+  feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+  v1::Ack ack;
+  ack.set_seq(9);
+  EXPECT_EQ(error_of(feed(v1::FRAME_TYPE_ACK, ack, 1)).code(), v1::ERROR_CODE_UNEXPECTED_FRAME);
+}
+
+TEST_F(SessionMachineTest, ReplacedSendsGoAwayThenClosesAfterGrace) {
+  login();
+  session_effects fx;
+  machine_->on_replaced(at(10), fx);
+  auto frames = frames_of(fx.out);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].type, v1::FRAME_TYPE_GOAWAY);
+  v1::GoAway g;
+  ASSERT_TRUE(g.ParseFromString(frames[0].payload));
+  EXPECT_EQ(g.reason(), v1::GO_AWAY_REASON_REPLACED);
+  EXPECT_FALSE(fx.close);
+  // Still served during the grace period.
+  auto pong = feed(v1::FRAME_TYPE_PING, v1::Ping{}, 100);
+  EXPECT_EQ(frames_of(pong.out).at(0).type, v1::FRAME_TYPE_PONG);
+  session_effects later;
+  machine_->on_tick(at(310), later);
+  EXPECT_EQ(later.close, gateway_errc::replaced);
+  EXPECT_TRUE(later.out.empty());
+}
+
+TEST_F(SessionMachineTest, ReservedFrameTypesAreNotServedYet) {
+  login();
+  std::string bytes;
+  protocol::append_frame(v1::FRAME_TYPE_RPC_REQ, 0, 1, 0, "", bytes);
+  EXPECT_EQ(error_of(feed_bytes(bytes, 5)).code(), v1::ERROR_CODE_UNEXPECTED_FRAME);
+}
+
+}  // namespace
+}  // namespace tidegate::actors

@@ -1,0 +1,123 @@
+#include "actors/gateway/session_registry.h"
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <optional>
+#include <unordered_map>
+
+#include "actors/atoms.h"
+#include "actors/gateway/gateway_context.h"
+
+namespace tidegate::actors {
+namespace {
+
+constexpr caf::atom_value registry_name = caf::atom("sessions");
+
+struct registry_state {
+  static inline const char* name = "tidegate.session_registry";
+  gateway_context_ptr ctx;
+  std::unordered_map<caf::actor_addr, std::string> sessions;  // session -> device ("" = none)
+  std::unordered_map<std::string, caf::actor> devices;        // device -> newest session
+  std::optional<caf::response_promise> drained;
+  uint64_t drain_count = 0;
+};
+
+using registry_actor = caf::stateful_actor<registry_state>;
+
+void forget(registry_actor* self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  auto i = st.sessions.find(who);
+  if (i == st.sessions.end()) {
+    return;
+  }
+  if (!i->second.empty()) {
+    auto d = st.devices.find(i->second);
+    if (d != st.devices.end() && d->second.address() == who) {
+      st.devices.erase(d);
+    }
+  }
+  st.sessions.erase(i);
+  if (st.drained && st.sessions.empty()) {
+    st.drained->deliver(st.drain_count);
+    st.drained.reset();
+  }
+}
+
+// (CAF 0.17.6 dereferences a null argument tuple when a function actor takes no arguments,
+// which UBSan reports; every function actor here takes at least one.)
+caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
+  self->state.ctx = std::move(ctx);
+  self->home_system().registry().put(registry_name, caf::actor{self});
+  self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
+    auto current = sys->registry().get<caf::actor>(registry_name);
+    if (current && current.address() == addr) {
+      sys->registry().erase(registry_name);
+    }
+  });
+  self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
+  return {
+      [self](attach_atom, const caf::actor& session) {
+        self->monitor(session);
+        self->state.sessions.emplace(session.address(), std::string{});
+      },
+      [self](hello_atom, const std::string& device) {
+        auto& st = self->state;
+        auto session = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!session) {
+          return;
+        }
+        auto i = st.sessions.find(session.address());
+        if (i == st.sessions.end()) {  // attached to a registry that has since restarted
+          self->monitor(session);
+          i = st.sessions.emplace(session.address(), std::string{}).first;
+        }
+        i->second = device;
+        auto& current = st.devices[device];
+        if (current && current != session) {
+          self->send(current, replaced_atom_v);
+        }
+        current = session;
+      },
+      [self](drain_atom, uint32_t window_ms) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        st.drain_count = st.sessions.size();
+        if (st.sessions.empty()) {
+          return uint64_t{0};
+        }
+        auto step = std::chrono::microseconds(uint64_t{window_ms} * 1000 / st.sessions.size());
+        auto delay = std::chrono::microseconds(0);
+        for (auto& [addr, device] : st.sessions) {
+          auto session = caf::actor_cast<caf::actor>(addr);
+          // The GOAWAYs themselves are spread, so reconnects are too: no extra wait is asked
+          // for beyond the client's own jitter.
+          self->delayed_send(session, delay, goaway_atom_v, uint32_t{0});
+          delay += step;
+        }
+        st.drained = self->make_response_promise();
+        return *st.drained;
+      },
+      [self](count_atom) { return static_cast<uint64_t>(self->state.sessions.size()); },
+      [self](caf::get_atom, const std::string& device) -> caf::result<caf::actor> {
+        auto i = self->state.devices.find(device);
+        if (i == self->state.devices.end()) {
+          return caf::make_error(caf::sec::invalid_argument, device);
+        }
+        return i->second;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx) {
+  return sys.spawn(session_registry, std::move(ctx));
+}
+
+caf::actor session_registry_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(registry_name);
+}
+
+}  // namespace tidegate::actors

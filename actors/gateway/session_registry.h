@@ -1,0 +1,28 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/gateway/gateway_context.h"
+
+namespace tidegate::actors {
+
+/// Spawns the node's session registry and names it in the actor system's registry. It knows
+/// every live session (monitored) and which one serves each device, so a newer connection of
+/// a device drains the older one (soft disconnect), and shutdown can spread GOAWAYs.
+///
+/// Messages:
+///  - (attach_atom, actor session): track a new session until it exits.
+///  - (hello_atom, std::string device_id) from a session: it now serves that device; an older
+///    session of the device gets (replaced_atom).
+///  - (drain_atom, uint32_t window_ms) -> uint64_t: sends (goaway_atom, reconnect_after_ms)
+///    to every session spread evenly over the window; answers with how many were drained once
+///    all have exited.
+///  - (count_atom) -> uint64_t: live sessions.
+///  - (caf::get_atom, std::string device_id) -> caf::actor: the device's session.
+caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx);
+
+/// The registry of `sys`, or an invalid handle while none runs (between restarts).
+caf::actor session_registry_of(caf::actor_system& sys);
+
+}  // namespace tidegate::actors

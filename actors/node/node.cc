@@ -1,0 +1,163 @@
+#include "actors/node/node.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "actors/admin/http_server.h"
+#include "actors/atoms.h"
+#include "actors/gateway/acceptor.h"
+#include "actors/gateway/admission.h"
+#include "actors/gateway/listen_socket.h"
+#include "actors/gateway/session_registry.h"
+#include "actors/node/supervisor.h"
+
+namespace tidegate::actors {
+namespace {
+
+bool load_apps(const node_config& cfg, gateway_context& ctx, std::string& error) {
+  for (const auto& app : cfg.apps) {
+    app_entry entry;
+    entry.secret = app.secret;
+    if (!app.zstd_dictionary.empty()) {
+      std::ifstream in{app.zstd_dictionary, std::ios::binary};
+      if (!in) {
+        error = "app " + app.id + ": cannot read zstd_dictionary " + app.zstd_dictionary;
+        return false;
+      }
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      std::string why;
+      entry.dictionary = protocol::zstd_dictionary::load(bytes.str(), 3, why);
+      if (!entry.dictionary) {
+        error = "app " + app.id + ": zstd_dictionary " + app.zstd_dictionary + ": " + why;
+        return false;
+      }
+    }
+    ctx.apps.emplace(app.id, std::move(entry));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
+  std::unique_ptr<node> n{new node};
+  n->ctx_ = std::make_shared<gateway_context>();
+  auto& ctx = *n->ctx_;
+  ctx.node_id = cfg.node_id;
+  ctx.config = cfg.gateway;
+  if (!load_apps(cfg, ctx, error)) {
+    return nullptr;
+  }
+  size_t fd_limit = raise_fd_limit();
+  ctx.max_connections = connection_cap(cfg.gateway.max_connections, fd_limit,
+                                       cfg.gateway.fd_headroom);
+  if (ctx.max_connections == 0) {
+    error = "open-files limit " + std::to_string(fd_limit) + " leaves no room after fd_headroom "
+            + std::to_string(cfg.gateway.fd_headroom);
+    return nullptr;
+  }
+  // Bind first, so a bad or busy address is reported before anything else starts.
+  auto first = open_listen_socket(cfg.gateway.listen.host, cfg.gateway.listen.port,
+                                  cfg.gateway.socket_send_buffer);
+  if (first.fd < 0) {
+    error = "gateway.listen: " + first.error;
+    return nullptr;
+  }
+  n->client_port_ = first.port;
+  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port,
+                                           [ctx = n->ctx_] { return render_prometheus(
+                                                                 ctx->metrics, ctx->node_id); });
+  if (auto err = n->http_->start()) {
+    ::close(first.fd);
+    error = "http.listen: " + *err;
+    return nullptr;
+  }
+
+  n->system_config_ = std::make_unique<caf::actor_system_config>();
+  auto& sys_cfg = *n->system_config_;
+  sys_cfg.load<caf::io::middleman>();
+  auto threads = cfg.scheduler_threads != 0 ? cfg.scheduler_threads
+                                            : std::max(1u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
+
+  auto pending_fd = std::make_shared<int>(first.fd);
+  auto host = cfg.gateway.listen.host;
+  auto port = first.port;
+  auto send_buffer = cfg.gateway.socket_send_buffer;
+  auto ctx_ptr = n->ctx_;
+  std::vector<child_spec> children;
+  children.push_back({"sessions", [ctx_ptr](caf::actor_system& sys) {
+                        return spawn_session_registry(sys, ctx_ptr);
+                      }});
+  children.push_back({"acceptor", [pending_fd, host, port, send_buffer, ctx_ptr](caf::actor_system& sys) {
+                        int fd = *pending_fd;
+                        *pending_fd = -1;
+                        if (fd < 0) {  // a restart: the old doorman closed its socket
+                          auto again = open_listen_socket(host, port, send_buffer);
+                          if (again.fd < 0) {
+                            std::cerr << "tidegate: acceptor restart: " << again.error << "\n";
+                            return caf::actor{};
+                          }
+                          fd = again.fd;
+                        }
+                        return spawn_acceptor(sys, fd, ctx_ptr);
+                      }});
+  n->supervisor_ = spawn_supervisor(*n->system_, cfg.supervisor, std::move(children),
+                                    [ctx_ptr](const std::string&) {
+                                      ctx_ptr->metrics.session_restarts.fetch_add(
+                                          1, gateway_metrics::relaxed);
+                                    });
+  return n;
+}
+
+node::~node() { stop(); }
+
+uint16_t node::http_port() const { return http_ ? http_->port() : 0; }
+
+std::string node::metrics_text() const { return render_prometheus(ctx_->metrics, ctx_->node_id); }
+
+uint64_t node::drain() {
+  caf::scoped_actor self{*system_};
+  auto timeout = std::chrono::milliseconds(ctx_->config.drain_window_ms
+                                           + ctx_->config.soft_disconnect_grace_ms + 5000);
+  self->request(supervisor_, std::chrono::seconds(5), caf::get_atom_v, std::string{"acceptor"})
+      .receive([&](caf::actor& acceptor) { self->send(acceptor, drain_atom_v); },
+               [](caf::error&) {});
+  uint64_t drained = 0;
+  if (auto registry = session_registry_of(*system_)) {
+    self->request(registry, timeout, drain_atom_v, ctx_->config.drain_window_ms)
+        .receive([&](uint64_t n) { drained = n; },
+                 [&](caf::error& err) {
+                   std::cerr << "tidegate: drain: " << system_->render(err) << "\n";
+                 });
+  }
+  return drained;
+}
+
+void node::stop() {
+  if (!system_) {
+    return;
+  }
+  caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  supervisor_ = nullptr;
+  system_.reset();  // waits for every actor; brokers close with the middleman
+  system_config_.reset();
+  if (http_) {
+    http_->stop();
+    http_.reset();
+  }
+}
+
+}  // namespace tidegate::actors

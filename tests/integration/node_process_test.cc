@@ -1,0 +1,110 @@
+// `tidegate node` as a real process: config errors, and SIGTERM draining to exit 0.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "tests/support/child_process.h"
+#include "tests/support/raw_client.h"
+#include "tests/support/test_node.h"
+#include "tidegate/v1/control.pb.h"
+
+namespace tidegate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string write_config(const std::string& name, const std::string& text) {
+  auto path = ::testing::TempDir() + name;
+  std::ofstream{path} << text;
+  return path;
+}
+
+const char* good_config = R"([node]
+id = "proc"
+scheduler_threads = 2
+[gateway]
+listen = "127.0.0.1:0"
+heartbeat_min_ms = 100
+drain_window_ms = 300
+soft_disconnect_grace_ms = 300
+[http]
+listen = "127.0.0.1:0"
+[[apps]]
+id = "wallet"
+secret = "test-secret-0123456789abcdef"
+)";
+
+TEST(NodeProcessTest, UnknownKeyExitsNonZeroNamingFileLineAndKey) {
+  std::string text = good_config;
+  text.insert(text.find("[http]"), "heartbeat_mni_ms = 5\n");
+  auto path = write_config("typo.toml", text);
+  child_process p{{TIDEGATE_BINARY, "node", "--config", path}};
+  auto code = p.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(p.err().find(path + ":9"), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("gateway.heartbeat_mni_ms"), std::string::npos) << p.err();
+}
+
+TEST(NodeProcessTest, WrongTypeNamesTheKey) {
+  std::string text = good_config;
+  text.replace(text.find("heartbeat_min_ms = 100"), 22, "heartbeat_min_ms = \"x\"");
+  auto path = write_config("type.toml", text);
+  child_process p{{TIDEGATE_BINARY, "node", "--config", path}};
+  auto code = p.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(p.err().find("gateway.heartbeat_min_ms"), std::string::npos) << p.err();
+}
+
+TEST(NodeProcessTest, MissingFileAndMissingOptionAreErrors) {
+  child_process missing{{TIDEGATE_BINARY, "node", "--config", "/nonexistent/x.toml"}};
+  auto code = missing.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(missing.err().find("/nonexistent/x.toml"), std::string::npos) << missing.err();
+  child_process no_option{{TIDEGATE_BINARY, "node"}};
+  code = no_option.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(no_option.err().find("--config"), std::string::npos) << no_option.err();
+}
+
+TEST(NodeProcessTest, SigtermSendsGoAwayAndExitsZero) {
+  auto path = write_config("good.toml", good_config);
+  child_process p{{TIDEGATE_BINARY, "node", "--config", path}};
+  auto line = p.wait_for_line("clients on", 20s);
+  ASSERT_TRUE(line) << p.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*line, m, std::regex{"clients on [0-9.]+:([0-9]+)"})) << *line;
+  auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  raw_client c{port};
+  ASSERT_TRUE(c.hello("dev-1", test_app, 10'000));
+  ASSERT_TRUE(c.auth(token_for(test_secret, test_app, "alice")));
+  p.signal(SIGTERM);
+  auto f = c.next(10s);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->type, v1::FRAME_TYPE_GOAWAY);
+  EXPECT_TRUE(c.closed_within(10s));  // the grace period ends it even if we stay
+  auto code = p.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << p.err();
+  EXPECT_NE(p.out().find("drained 1 sessions"), std::string::npos) << p.out();
+}
+
+TEST(NodeProcessTest, DemoConnectsAndAuthenticatesItsPhones) {
+  child_process p{{TIDEGATE_BINARY, "demo", "--config",
+                   std::string{TIDEGATE_SOURCE_DIR} + "/config/node-a.toml", "--ephemeral",
+                   "--clients", "50", "--duration", "3"}};
+  auto code = p.wait(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << p.err();
+  EXPECT_NE(p.out().find("authenticated=50 "), std::string::npos) << p.out();
+  EXPECT_NE(p.out().find("phones_ready=50 "), std::string::npos) << p.out();
+}
+
+}  // namespace
+}  // namespace tidegate::test
