@@ -43,11 +43,10 @@ void run_phones(const actors::node_config& cfg, uint16_t port, uint32_t count,
                 const std::atomic<bool>& stop, client_totals& totals) {
   client::event_loop loop;
   const auto& app = cfg.apps.front();
-  auto expires = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count()
-      + 86'400);
+  auto expires = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()
+                                       + 86'400);
   std::vector<std::unique_ptr<client::connection>> phones;
   std::mt19937_64 rng{42};
   for (uint32_t i = 0; i < count; ++i) {
@@ -123,8 +122,7 @@ int run_demo(const demo_options& opt) {
   std::cout << "tidegate demo: node " << cfg.node_id << " from " << opt.config << "\n"
             << "  clients:  " << cfg.gateway.listen.host << ":" << node->client_port() << "\n"
             << "  metrics:  http://" << cfg.http.host << ":" << node->http_port() << "/metrics\n"
-            << "  phones:   " << opt.clients << " simulated (app " << cfg.apps.front().id
-            << ")\n"
+            << "  phones:   " << opt.clients << " simulated (app " << cfg.apps.front().id << ")\n"
             << "  try:      tidegate client --connect 127.0.0.1:" << node->client_port()
             << " --app " << cfg.apps.front().id << " --device me --user me --secret '"
             << cfg.apps.front().secret << "' --pings 3\n"
@@ -139,16 +137,15 @@ int run_demo(const demo_options& opt) {
     siginfo_t info{};
     int sig = sigtimedwait(&signals, &info, &one_second);
     auto& m = node->context().metrics;
-    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::steady_clock::now() - started)
-                       .count();
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+            .count();
     std::cout << (tty ? "\r" : "") << "t=" << elapsed << "s connections=" << m.connections.load()
               << " authenticated=" << m.authenticated.load()
               << " handshakes=" << m.handshakes.load() << " frames_in=" << m.frames_in.load()
               << " frames_out=" << m.frames_out.load() << " phones_ready=" << totals.ready.load()
-              << " pongs=" << totals.pongs.load()
-              << " app_switches=" << totals.switches.load() << (tty ? "   " : "\n")
-              << std::flush;
+              << " pongs=" << totals.pongs.load() << " app_switches=" << totals.switches.load()
+              << (tty ? "   " : "\n") << std::flush;
     if (sig > 0 || (opt.duration_s != 0 && elapsed >= opt.duration_s)) {
       break;
     }

@@ -1,7 +1,7 @@
 // The tidegate binary: one subcommand per role (node, demo, client, bench).
-#include <CLI/CLI.hpp>
-
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 

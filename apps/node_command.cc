@@ -34,8 +34,8 @@ int run_node(const std::string& path, bool check_only) {
     return 1;
   }
   const auto& cfg = *loaded.config;
-  std::cout << "tidegate node " << cfg.node_id << ": clients on " << cfg.gateway.listen.host
-            << ":" << node->client_port() << ", metrics on http://" << cfg.http.host << ":"
+  std::cout << "tidegate node " << cfg.node_id << ": clients on " << cfg.gateway.listen.host << ":"
+            << node->client_port() << ", metrics on http://" << cfg.http.host << ":"
             << node->http_port() << "/metrics, max " << node->context().max_connections
             << " connections" << std::endl;
   int sig = 0;
@@ -44,8 +44,8 @@ int run_node(const std::string& path, bool check_only) {
             << ", draining over " << cfg.gateway.drain_window_ms << " ms" << std::endl;
   auto drained = node->drain();
   node->stop();
-  std::cout << "tidegate node " << cfg.node_id << ": drained " << drained
-            << " sessions, stopped" << std::endl;
+  std::cout << "tidegate node " << cfg.node_id << ": drained " << drained << " sessions, stopped"
+            << std::endl;
   return 0;
 }
 

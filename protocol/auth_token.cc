@@ -1,10 +1,10 @@
 #include "protocol/auth_token.h"
 
+#include <charconv>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-
-#include <charconv>
 
 #include "protocol/base64url.h"
 

@@ -17,7 +17,9 @@ TEST(Base64urlTest, RoundTripsAllLengths) {
   }
 }
 
-TEST(Base64urlTest, KnownVector) { EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8"); }
+TEST(Base64urlTest, KnownVector) {
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+}
 
 TEST(Base64urlTest, RejectsForeignCharactersAndBadLengths) {
   EXPECT_FALSE(base64url_decode("ab+d"));

@@ -63,8 +63,7 @@ frame_decoder::status frame_decoder::next(frame& out) {
     return status::need_more;
   }
   if (!is_known_frame_type(data[1])) {
-    return fail(protocol_errc::unknown_frame_type,
-                "unknown frame type " + std::to_string(data[1]));
+    return fail(protocol_errc::unknown_frame_type, "unknown frame type " + std::to_string(data[1]));
   }
   if (size < fixed_header_bytes) {
     return status::need_more;
@@ -87,9 +86,9 @@ frame_decoder::status frame_decoder::next(frame& out) {
   }
   offset += length.consumed;
   if (length.value > limits_.max_frame_size) {
-    return fail(protocol_errc::frame_too_large,
-                "frame length " + std::to_string(length.value) + " over the maximum "
-                    + std::to_string(limits_.max_frame_size));
+    return fail(protocol_errc::frame_too_large, "frame length " + std::to_string(length.value)
+                                                    + " over the maximum "
+                                                    + std::to_string(limits_.max_frame_size));
   }
   auto payload_size = static_cast<size_t>(length.value);
   if (size - offset < payload_size) {

@@ -14,8 +14,8 @@ void frame_encoder::encode(v1::FrameType type, uint8_t channel, uint64_t seq, ui
   }
 }
 
-void frame_encoder::encode_payload(v1::FrameType type, uint8_t channel, uint64_t seq,
-                                   uint8_t flags, std::string_view payload, std::string& out) {
+void frame_encoder::encode_payload(v1::FrameType type, uint8_t channel, uint64_t seq, uint8_t flags,
+                                   std::string_view payload, std::string& out) {
   flags &= static_cast<uint8_t>(~flag_compressed);
   if (payload.size() >= options_.compression_threshold && !payload.empty()) {
     std::string compressed;

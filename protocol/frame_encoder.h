@@ -1,11 +1,11 @@
 #pragma once
 
-#include <google/protobuf/message_lite.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <google/protobuf/message_lite.h>
 
 #include "protocol/frame.h"
 

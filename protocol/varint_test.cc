@@ -1,8 +1,8 @@
 #include "protocol/varint.h"
 
-#include <gtest/gtest.h>
-
 #include <limits>
+
+#include <gtest/gtest.h>
 
 namespace tidegate::protocol {
 namespace {

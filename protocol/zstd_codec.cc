@@ -55,15 +55,14 @@ std::shared_ptr<const zstd_dictionary> zstd_dictionary::load(std::string_view by
   return dict;
 }
 
-void zstd_compress(std::string_view src, int level, const zstd_dictionary* dict,
-                   std::string& out) {
+void zstd_compress(std::string_view src, int level, const zstd_dictionary* dict, std::string& out) {
   size_t offset = out.size();
   out.resize(offset + ZSTD_compressBound(src.size()));
-  size_t n = dict ? ZSTD_compress_usingCDict(thread_cctx(), out.data() + offset,
-                                             out.size() - offset, src.data(), src.size(),
-                                             dict->cdict())
-                  : ZSTD_compressCCtx(thread_cctx(), out.data() + offset, out.size() - offset,
-                                      src.data(), src.size(), level);
+  size_t n = dict
+                 ? ZSTD_compress_usingCDict(thread_cctx(), out.data() + offset, out.size() - offset,
+                                            src.data(), src.size(), dict->cdict())
+                 : ZSTD_compressCCtx(thread_cctx(), out.data() + offset, out.size() - offset,
+                                     src.data(), src.size(), level);
   if (ZSTD_isError(n)) {
     // Only possible with a bad level or no memory; compressBound guarantees the room.
     out.resize(offset);
@@ -103,10 +102,10 @@ protocol_error zstd_decompress(std::string_view src, size_t max_size, const zstd
             "zstd frame uses unknown dictionary " + std::to_string(frame_dict)};
   }
   out.resize(static_cast<size_t>(content));
-  size_t n = dict ? ZSTD_decompress_usingDDict(thread_dctx(), out.data(), out.size(), src.data(),
-                                               src.size(), dict->ddict())
-                  : ZSTD_decompressDCtx(thread_dctx(), out.data(), out.size(), src.data(),
-                                        src.size());
+  size_t n =
+      dict ? ZSTD_decompress_usingDDict(thread_dctx(), out.data(), out.size(), src.data(),
+                                        src.size(), dict->ddict())
+           : ZSTD_decompressDCtx(thread_dctx(), out.data(), out.size(), src.data(), src.size());
   if (ZSTD_isError(n) || n != content) {
     out.clear();
     return {protocol_errc::bad_compression,

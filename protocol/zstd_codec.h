@@ -1,11 +1,11 @@
 #pragma once
 
-#include <zstd.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <zstd.h>
 
 #include "protocol/protocol_errc.h"
 
@@ -37,8 +37,7 @@ class zstd_dictionary {
 
 /// Compresses `src` into one zstd frame (content size recorded in the frame header) and
 /// appends it to `out`. Uses a per-thread context, so a codec needs no per-connection memory.
-void zstd_compress(std::string_view src, int level, const zstd_dictionary* dict,
-                   std::string& out);
+void zstd_compress(std::string_view src, int level, const zstd_dictionary* dict, std::string& out);
 
 /// Decompresses exactly one zstd frame. Refuses, without allocating past `max_size`, a frame
 /// whose content size is absent or over `max_size`, trailing bytes, corrupt data and a

@@ -1,9 +1,9 @@
 #include "protocol/zstd_codec.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <zdict.h>
-
-#include <vector>
 
 namespace tidegate::protocol {
 namespace {

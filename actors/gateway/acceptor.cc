@@ -1,9 +1,9 @@
 #include "actors/gateway/acceptor.h"
 
-#include <caf/io/middleman.hpp>
-
 #include <chrono>
 #include <memory>
+
+#include <caf/io/middleman.hpp>
 
 #include "actors/atoms.h"
 #include "actors/gateway/admission.h"

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <caf/error.hpp>
-
 #include <cstdint>
+
+#include <caf/error.hpp>
 
 #include "actors/admin/metrics.h"
 

@@ -1,11 +1,11 @@
 #include "actors/gateway/session.h"
 
+#include <chrono>
+#include <optional>
+
 #include <caf/actor_registry.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-
-#include <chrono>
-#include <optional>
 
 #include "actors/atoms.h"
 #include "actors/gateway/session_machine.h"
@@ -128,8 +128,7 @@ caf::behavior session(session_actor* self, caf::actor connection, gateway_contex
 
 }  // namespace
 
-caf::actor spawn_session(caf::local_actor* parent, caf::actor connection,
-                         gateway_context_ptr ctx) {
+caf::actor spawn_session(caf::local_actor* parent, caf::actor connection, gateway_context_ptr ctx) {
   return parent->spawn(session, std::move(connection), std::move(ctx));
 }
 

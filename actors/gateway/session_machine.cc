@@ -245,8 +245,8 @@ void session_machine::on_tick(session_time now, session_effects& fx) {
     case phase::awaiting_auth:
       if (now.mono_ms >= handshake_deadline_) {
         close_with(v1::ERROR_CODE_IDLE_TIMEOUT,
-                   "HELLO and AUTH not completed within "
-                       + std::to_string(cfg.handshake_timeout_ms) + " ms",
+                   "HELLO and AUTH not completed within " + std::to_string(cfg.handshake_timeout_ms)
+                       + " ms",
                    gateway_errc::handshake_timeout, fx);
         return;
       }
@@ -273,15 +273,14 @@ void session_machine::on_replaced(session_time now, session_effects& fx) {
                 gateway_errc::replaced, now, fx);
 }
 
-void session_machine::on_drain(session_time now, uint32_t reconnect_after_ms,
-                               session_effects& fx) {
+void session_machine::on_drain(session_time now, uint32_t reconnect_after_ms, session_effects& fx) {
   start_closing(v1::GO_AWAY_REASON_DRAIN, "node shutting down", reconnect_after_ms,
                 gateway_errc::drained, now, fx);
 }
 
 void session_machine::start_closing(int reason, const std::string& text,
-                                    uint32_t reconnect_after_ms, gateway_errc why,
-                                    session_time now, session_effects& fx) {
+                                    uint32_t reconnect_after_ms, gateway_errc why, session_time now,
+                                    session_effects& fx) {
   if (phase_ == phase::closing || phase_ == phase::closed) {
     return;
   }
@@ -300,8 +299,8 @@ void session_machine::start_closing(int reason, const std::string& text,
   close_at_ = now.mono_ms + ctx_.config.soft_disconnect_grace_ms;
 }
 
-void session_machine::send(v1::FrameType type, const google::protobuf::MessageLite& msg,
-                           bool ack, session_time now, session_effects& fx) {
+void session_machine::send(v1::FrameType type, const google::protobuf::MessageLite& msg, bool ack,
+                           session_time now, session_effects& fx) {
   uint64_t seq = 0;
   if (ack) {
     seq = next_seq_++;
@@ -319,10 +318,10 @@ void session_machine::send(v1::FrameType type, const google::protobuf::MessageLi
 
 void session_machine::fail(protocol_errc code, std::string reason, session_effects& fx) {
   fx.protocol_error = code;
-  close_with(protocol::to_wire(code), std::move(reason),
-             code == protocol_errc::auth_failed ? gateway_errc::auth_failed
-                                                : gateway_errc::protocol_error,
-             fx);
+  close_with(
+      protocol::to_wire(code), std::move(reason),
+      code == protocol_errc::auth_failed ? gateway_errc::auth_failed : gateway_errc::protocol_error,
+      fx);
 }
 
 void session_machine::close_with(v1::ErrorCode code, std::string reason, gateway_errc why,

@@ -27,7 +27,7 @@ struct session_effects {
   uint32_t frames_out = 0;
   std::optional<gateway_errc> close;  ///< After writing `out`, close with this reason.
   std::optional<protocol::protocol_errc> protocol_error;  ///< Sent to the client (metrics).
-  std::string close_detail;     ///< Why, for the log line.
+  std::string close_detail;                               ///< Why, for the log line.
   bool hello_accepted = false;  ///< Register `device_id()` with the session registry.
   bool authenticated = false;   ///< HELLO+AUTH just completed.
 };

@@ -28,8 +28,7 @@ class SessionMachineTest : public ::testing::Test {
 
   session_time at(uint64_t ms) const { return {ms, wall0 + ms}; }
 
-  session_effects feed(v1::FrameType type, const google::protobuf::MessageLite& msg,
-                       uint64_t ms) {
+  session_effects feed(v1::FrameType type, const google::protobuf::MessageLite& msg, uint64_t ms) {
     std::string bytes;
     protocol::frame_encoder{}.encode(type, 0, 0, 0, msg, bytes);
     return feed_bytes(bytes, ms);

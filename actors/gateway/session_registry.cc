@@ -1,12 +1,12 @@
 #include "actors/gateway/session_registry.h"
 
-#include <caf/actor_registry.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
-
 #include <chrono>
 #include <optional>
 #include <unordered_map>
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include "actors/atoms.h"
 #include "actors/gateway/gateway_context.h"

@@ -1,16 +1,16 @@
 #include "actors/node/node.h"
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
-
 #include <unistd.h>
 
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "actors/admin/http_server.h"
 #include "actors/atoms.h"
@@ -59,8 +59,8 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     return nullptr;
   }
   size_t fd_limit = raise_fd_limit();
-  ctx.max_connections = connection_cap(cfg.gateway.max_connections, fd_limit,
-                                       cfg.gateway.fd_headroom);
+  ctx.max_connections =
+      connection_cap(cfg.gateway.max_connections, fd_limit, cfg.gateway.fd_headroom);
   if (ctx.max_connections == 0) {
     error = "open-files limit " + std::to_string(fd_limit) + " leaves no room after fd_headroom "
             + std::to_string(cfg.gateway.fd_headroom);
@@ -74,9 +74,9 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     return nullptr;
   }
   n->client_port_ = first.port;
-  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port,
-                                           [ctx = n->ctx_] { return render_prometheus(
-                                                                 ctx->metrics, ctx->node_id); });
+  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port, [ctx = n->ctx_] {
+    return render_prometheus(ctx->metrics, ctx->node_id);
+  });
   if (auto err = n->http_->start()) {
     ::close(first.fd);
     error = "http.listen: " + *err;
@@ -101,32 +101,38 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   children.push_back({"sessions", [ctx_ptr](caf::actor_system& sys) {
                         return spawn_session_registry(sys, ctx_ptr);
                       }});
-  children.push_back({"acceptor", [pending_fd, host, port, send_buffer, ctx_ptr](caf::actor_system& sys) {
-                        int fd = *pending_fd;
-                        *pending_fd = -1;
-                        if (fd < 0) {  // a restart: the old doorman closed its socket
-                          auto again = open_listen_socket(host, port, send_buffer);
-                          if (again.fd < 0) {
-                            std::cerr << "tidegate: acceptor restart: " << again.error << "\n";
-                            return caf::actor{};
-                          }
-                          fd = again.fd;
-                        }
-                        return spawn_acceptor(sys, fd, ctx_ptr);
-                      }});
-  n->supervisor_ = spawn_supervisor(*n->system_, cfg.supervisor, std::move(children),
-                                    [ctx_ptr](const std::string&) {
-                                      ctx_ptr->metrics.session_restarts.fetch_add(
-                                          1, gateway_metrics::relaxed);
-                                    });
+  children.push_back(
+      {"acceptor", [pending_fd, host, port, send_buffer, ctx_ptr](caf::actor_system& sys) {
+         int fd = *pending_fd;
+         *pending_fd = -1;
+         if (fd < 0) {  // a restart: the old doorman closed its socket
+           auto again = open_listen_socket(host, port, send_buffer);
+           if (again.fd < 0) {
+             std::cerr << "tidegate: acceptor restart: " << again.error << "\n";
+             return caf::actor{};
+           }
+           fd = again.fd;
+         }
+         return spawn_acceptor(sys, fd, ctx_ptr);
+       }});
+  n->supervisor_ = spawn_supervisor(
+      *n->system_, cfg.supervisor, std::move(children), [ctx_ptr](const std::string&) {
+        ctx_ptr->metrics.session_restarts.fetch_add(1, gateway_metrics::relaxed);
+      });
   return n;
 }
 
-node::~node() { stop(); }
+node::~node() {
+  stop();
+}
 
-uint16_t node::http_port() const { return http_ ? http_->port() : 0; }
+uint16_t node::http_port() const {
+  return http_ ? http_->port() : 0;
+}
 
-std::string node::metrics_text() const { return render_prometheus(ctx_->metrics, ctx_->node_id); }
+std::string node::metrics_text() const {
+  return render_prometheus(ctx_->metrics, ctx_->node_id);
+}
 
 uint64_t node::drain() {
   caf::scoped_actor self{*system_};

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <caf/actor.hpp>
-#include <caf/fwd.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
 #include "actors/config/node_config.h"
 #include "actors/gateway/gateway_context.h"

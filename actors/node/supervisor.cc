@@ -1,11 +1,11 @@
 #include "actors/node/supervisor.h"
 
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <optional>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include "actors/node/restart_budget.h"
 

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <caf/actor.hpp>
-#include <caf/fwd.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
 #include "actors/config/node_config.h"
 

@@ -1,12 +1,12 @@
 #include "actors/node/supervisor.h"
 
+#include <atomic>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
-
-#include <atomic>
 
 #include "actors/atoms.h"
 
@@ -59,8 +59,8 @@ class SupervisorTest : public ::testing::Test {
 
 TEST_F(SupervisorTest, CrashedChildIsRestartedAlone) {
   std::atomic<int> restarts{0};
-  auto sup = spawn_supervisor(sys_, {5, 10'000}, specs(restarts),
-                              [&](const std::string&) { ++restarts; });
+  auto sup =
+      spawn_supervisor(sys_, {5, 10'000}, specs(restarts), [&](const std::string&) { ++restarts; });
   auto a = child_named(sup, "a");
   auto b = child_named(sup, "b");
   ASSERT_TRUE(a && b);
@@ -69,9 +69,8 @@ TEST_F(SupervisorTest, CrashedChildIsRestartedAlone) {
   ASSERT_TRUE(a2);
   EXPECT_EQ(child_named(sup, "b"), b);  // one_for_one: b untouched
   EXPECT_EQ(restarts.load(), 1);
-  self_->request(a2, 5s, caf::get_atom_v).receive([](caf::actor_id) {}, [](caf::error& e) {
-    FAIL() << to_string(e);
-  });
+  self_->request(a2, 5s, caf::get_atom_v)
+      .receive([](caf::actor_id) {}, [](caf::error& e) { FAIL() << to_string(e); });
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 

@@ -22,7 +22,9 @@ struct bad_case {
   v1::ErrorCode expected;
 };
 
-void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const bad_case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 std::string frame(v1::FrameType type, uint8_t flags, const std::string& payload) {
   std::string out;

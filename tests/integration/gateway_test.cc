@@ -1,11 +1,11 @@
 // The gateway end to end: a real node in this process, real sockets on 127.0.0.1.
+#include <future>
+#include <thread>
+
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <future>
-#include <thread>
 
 #include "actors/atoms.h"
 #include "actors/gateway/session_registry.h"
@@ -248,7 +248,8 @@ TEST(GatewayTest, ConnectionsOverTheCapAreRefused) {
   ASSERT_TRUE(login(b, "b", "b"));
   raw_client c{n->client_port()};
   EXPECT_TRUE(c.closed_within(5s));
-  EXPECT_EQ(n->context().metrics.rejects[static_cast<size_t>(actors::reject_reason::max_connections)]
+  EXPECT_EQ(n->context()
+                .metrics.rejects[static_cast<size_t>(actors::reject_reason::max_connections)]
                 .load(),
             1u);
 }

@@ -1,10 +1,10 @@
 // `tidegate node` as a real process: config errors, and SIGTERM draining to exit 0.
 #include <signal.h>
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <regex>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/child_process.h"
 #include "tests/support/raw_client.h"

@@ -49,8 +49,7 @@ bool raw_client::send_bytes(const std::string& bytes) {
   return true;
 }
 
-bool raw_client::send(v1::FrameType type, const google::protobuf::MessageLite& msg,
-                      uint64_t seq) {
+bool raw_client::send(v1::FrameType type, const google::protobuf::MessageLite& msg, uint64_t seq) {
   std::string bytes;
   protocol::frame_encoder{}.encode(type, 0, seq, 0, msg, bytes);
   return send_bytes(bytes);
