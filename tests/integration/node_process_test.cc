@@ -95,6 +95,26 @@ TEST(NodeProcessTest, SigtermSendsGoAwayAndExitsZero) {
   EXPECT_NE(p.out().find("drained 1 sessions"), std::string::npos) << p.out();
 }
 
+TEST(NodeProcessTest, TwoProcessesShareTheClientPort) {
+  auto first_path = write_config("first.toml", good_config);
+  child_process first{{TIDEGATE_BINARY, "node", "--config", first_path}};
+  auto line = first.wait_for_line("clients on", 20s);
+  ASSERT_TRUE(line) << first.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*line, m, std::regex{"clients on [0-9.]+:([0-9]+)"}));
+  std::string port = m[1];
+  std::string second_text = good_config;
+  second_text.replace(second_text.find("127.0.0.1:0"), 11, "127.0.0.1:" + port);
+  auto second_path = write_config("second.toml", second_text);
+  child_process second{{TIDEGATE_BINARY, "node", "--config", second_path}};
+  ASSERT_TRUE(second.wait_for_line("clients on 127.0.0.1:" + port, 20s)) << second.err();
+  first.signal(SIGTERM);
+  ASSERT_EQ(first.wait(20s), std::optional<int>{0});
+  raw_client c{static_cast<uint16_t>(std::stoi(port))};  // now only the second one listens
+  EXPECT_TRUE(c.hello("dev-1", test_app, 10'000));
+  EXPECT_TRUE(c.auth(token_for(test_secret, test_app, "alice")));
+}
+
 TEST(NodeProcessTest, DemoConnectsAndAuthenticatesItsPhones) {
   child_process p{{TIDEGATE_BINARY, "demo", "--config",
                    std::string{TIDEGATE_SOURCE_DIR} + "/config/node-a.toml", "--ephemeral",
