@@ -1,17 +1,84 @@
+// `tidegate bench SCENARIO`: load scenarios against a real node over loopback (bench/load/).
+#include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <string>
 
 #include "apps/commands.h"
+#include "bench/load/connections_bench.h"
+#include "bench/load/connections_worker.h"
 
 namespace tidegate::apps {
+namespace {
+
+void add_connections_command(CLI::App& bench, command_runner& run) {
+  auto opts = std::make_shared<bench::connections_options>();
+  auto worker = std::make_shared<bench::worker_options>();
+  auto worker_index = std::make_shared<int64_t>(-1);
+  auto* cmd = bench.add_subcommand(
+      "connections", "Open N idle connections; report handshakes/s, server RSS and CPU each");
+  cmd->add_option("--n", opts->connections, "Connections to open")
+      ->required()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1'000'000}));
+  auto* workers = cmd->add_option("--workers", opts->workers,
+                                  "Client processes (default: one per 15000 connections)")
+                      ->check(CLI::Range(uint32_t{1}, uint32_t{1000}));
+  cmd->add_option("--hold", opts->hold_s, "Seconds to hold the idle connections")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{3600}));
+  cmd->add_option("--rate", opts->rate, "Also run a phase that connects at this many per second")
+      ->check(CLI::Range(1.0, 1e6));
+  cmd->add_option("--concurrency", opts->concurrency,
+                  "Connects in flight in the unpaced phase (all workers)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1'000'000}));
+  cmd->add_option("--timeout", opts->timeout_s, "Seconds allowed for the unpaced connect phase")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{3600}));
+  auto* config =
+      cmd->add_option("--node-config", opts->node_config, "Run the node from this TOML file")
+          ->check(CLI::ExistingFile);
+  auto* connect = cmd->add_option("--connect", opts->connect,
+                                  "HOST:PORT of a running node (with --server-pid, --secret)");
+  auto* pid = cmd->add_option("--server-pid", opts->server_pid, "Pid of the node at --connect")
+                  ->check(CLI::PositiveNumber);
+  cmd->add_option("--app", opts->app_id, "App id to log in to (default: bench)");
+  auto* secret = cmd->add_option("--secret", opts->secret, "That app's token secret");
+  cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
+  config->excludes(connect)->excludes(pid)->excludes(secret);
+  connect->needs(pid)->needs(secret);
+  pid->needs(connect);
+  secret->needs(connect);
+  // Internal: the client processes the command spawns; an empty group hides them from --help.
+  auto* as_worker = cmd->add_option("--worker", *worker_index)->group("");
+  cmd->add_option("--address", worker->address)->group("")->needs(as_worker);
+  cmd->add_option("--heartbeat-ms", worker->heartbeat_ms)->group("")->needs(as_worker);
+  cmd->add_option("--lifetime", worker->lifetime_s)->group("")->needs(as_worker);
+  cmd->callback([opts, worker, worker_index, workers, &run] {
+    if (*worker_index >= 0) {
+      worker->index = static_cast<uint32_t>(*worker_index);
+      worker->connections = opts->connections;
+      worker->app_id = opts->app_id;
+      // Read once, before any thread starts.
+      const char* secret_env =
+          std::getenv("TIDEGATE_BENCH_SECRET");  // NOLINT(concurrency-mt-unsafe)
+      worker->secret = secret_env != nullptr ? secret_env : "";
+      run = [worker] { return bench::run_connections_worker(*worker); };
+      return;
+    }
+    if (workers->count() != 0 && opts->workers > opts->connections) {
+      throw CLI::ValidationError("--workers", "must not exceed --n");
+    }
+    run = [opts] { return bench::run_connections_bench(*opts); };
+  });
+}
+
+}  // namespace
 
 void add_bench_command(CLI::App& root, command_runner& run) {
-  auto* cmd = root.add_subcommand("bench", "not built yet");
-  cmd->callback([&run] {
-    run = [] {
-      std::cerr << "tidegate bench: not built yet\n";
-      return 1;
-    };
-  });
+  auto* cmd = root.add_subcommand("bench", "Load scenarios against a real node over loopback");
+  cmd->require_subcommand(1);
+  add_connections_command(*cmd, run);
 }
 
 }  // namespace tidegate::apps

@@ -13,6 +13,7 @@
 #include "actors/config/config_file.h"
 #include "actors/node/node.h"
 #include "apps/commands.h"
+#include "apps/shutdown_signals.h"
 #include "client/connection.h"
 #include "client/event_loop.h"
 #include "protocol/auth_token.h"
@@ -108,11 +109,7 @@ int run_demo(const demo_options& opt) {
     cfg.gateway.listen = {"127.0.0.1", 0};
     cfg.http = {"127.0.0.1", 0};
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = block_shutdown_signals();
   std::string error;
   auto node = actors::node::start(cfg, error);
   if (!node) {

@@ -6,6 +6,7 @@
 #include "actors/config/config_file.h"
 #include "actors/node/node.h"
 #include "apps/commands.h"
+#include "apps/shutdown_signals.h"
 
 namespace tidegate::apps {
 namespace {
@@ -20,13 +21,7 @@ int run_node(const std::string& path, bool check_only) {
     std::cout << path << ": ok\n";
     return 0;
   }
-  // Block the shutdown signals before any thread starts, so every thread inherits the mask
-  // and only sigwait() below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = block_shutdown_signals();
   std::string error;
   auto node = actors::node::start(*loaded.config, error);
   if (!node) {

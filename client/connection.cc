@@ -184,7 +184,16 @@ bool connection::start_next_attempt() {
       continue;
     }
     int err = 0;
-    int fd = start_connect(address, err);
+    socket_address source;
+    bool bound = !config_.source_address.empty();
+    if (bound
+        && (!resolve_endpoint(endpoint{config_.source_address, 0}, source, error)
+            || source.storage.ss_family != address.storage.ss_family)) {
+      round_errors_ += (round_errors_.empty() ? "" : "; ") + std::string{"source address "}
+                       + config_.source_address + " cannot reach " + ep.to_string();
+      continue;
+    }
+    int fd = start_connect(address, err, bound ? &source : nullptr);
     ++counters_.connect_attempts;
     if (fd < 0) {
       round_errors_ +=

@@ -72,6 +72,9 @@ struct connection_config {
   std::chrono::milliseconds ack_delay{200};
   uint32_t ack_every = 16;
   uint64_t seed = 1;  ///< Seeds the backoff and GOAWAY jitter.
+  /// Local IP literal to connect from ("127.0.0.2"); empty = the kernel's choice. Lets a load
+  /// generator go past ~28k connections to one server address (the ephemeral port range).
+  std::string source_address;
 };
 
 struct connection_counters {

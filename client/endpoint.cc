@@ -105,7 +105,7 @@ bool resolve_endpoint(const endpoint& ep, socket_address& out, std::string& erro
   return true;
 }
 
-int start_connect(const socket_address& address, int& err) {
+int start_connect(const socket_address& address, int& err, const socket_address* source) {
   int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     err = errno;
@@ -113,6 +113,14 @@ int start_connect(const socket_address& address, int& err) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (source != nullptr) {
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (::bind(fd, source->get(), source->size) != 0) {
+      err = errno;
+      ::close(fd);
+      return -1;
+    }
+  }
   if (::connect(fd, address.get(), address.size) != 0 && errno != EINPROGRESS) {
     err = errno;
     ::close(fd);

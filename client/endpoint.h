@@ -37,7 +37,9 @@ bool resolve_endpoint(const endpoint& ep, socket_address& out, std::string& erro
 
 /// Opens a non-blocking TCP socket (TCP_NODELAY, close-on-exec) and starts connecting it.
 /// Returns the fd (connected or in progress), or -1 with the errno in `err`.
-int start_connect(const socket_address& address, int& err);
+/// With `source`, binds to its address first (IP_BIND_ADDRESS_NO_PORT: the port is still chosen
+/// at connect, per 4-tuple), so many sockets to one server can share each ephemeral port.
+int start_connect(const socket_address& address, int& err, const socket_address* source = nullptr);
 
 /// The pending error of a socket whose connect finished (0 if it connected).
 int socket_error(int fd);

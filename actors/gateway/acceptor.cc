@@ -40,6 +40,7 @@ caf::behavior acceptor(caf::io::broker* self, int listen_fd, gateway_context_ptr
         self->close(doorman);
         self->quit();
       },
+      [](caf::get_atom) { return caf::unit; },  // answers once accepting: start-up barrier
       [self](const caf::io::acceptor_closed_msg&) {
         self->quit(caf::make_error(caf::sec::socket_disconnected, "listening socket closed"));
       },

@@ -12,6 +12,7 @@ namespace tidegate::actors {
 /// is closed at once and counted by reason. Each admitted one is forked into a `connection`
 /// broker. (drain_atom) stops accepting (the listening socket closes, so other processes on
 /// the same SO_REUSEPORT port take new clients) and the acceptor exits normally.
+/// (caf::get_atom) answers once it accepts.
 caf::actor spawn_acceptor(caf::actor_system& sys, int listen_fd, gateway_context_ptr ctx);
 
 }  // namespace tidegate::actors

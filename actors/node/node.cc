@@ -134,13 +134,28 @@ std::string node::metrics_text() const {
   return render_prometheus(ctx_->metrics, ctx_->node_id);
 }
 
+caf::actor node::child(const std::string& name) {
+  caf::actor result;
+  caf::scoped_actor self{*system_};
+  self->request(supervisor_, std::chrono::seconds(5), caf::get_atom_v, name)
+      .receive([&](caf::actor& child) { result = std::move(child); }, [](caf::error&) {});
+  return result;
+}
+
+void node::stop_accepting() {
+  if (auto acceptor = child("acceptor")) {
+    caf::scoped_actor self{*system_};
+    self->monitor(acceptor);
+    self->send(acceptor, drain_atom_v);
+    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
+  }
+}
+
 uint64_t node::drain() {
+  stop_accepting();
   caf::scoped_actor self{*system_};
   auto timeout = std::chrono::milliseconds(ctx_->config.drain_window_ms
                                            + ctx_->config.soft_disconnect_grace_ms + 5000);
-  self->request(supervisor_, std::chrono::seconds(5), caf::get_atom_v, std::string{"acceptor"})
-      .receive([&](caf::actor& acceptor) { self->send(acceptor, drain_atom_v); },
-               [](caf::error&) {});
   uint64_t drained = 0;
   if (auto registry = session_registry_of(*system_)) {
     self->request(registry, timeout, drain_atom_v, ctx_->config.drain_window_ms)
@@ -156,6 +171,7 @@ void node::stop() {
   if (!system_) {
     return;
   }
+  stop_accepting();  // closes the listening socket before the middleman goes away
   caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
   supervisor_ = nullptr;
   system_.reset();  // waits for every actor; brokers close with the middleman

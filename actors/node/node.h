@@ -48,6 +48,10 @@ class node {
 
  private:
   node() = default;
+  /// The supervisor's child `name`, or an invalid handle.
+  caf::actor child(const std::string& name);
+  /// Closes the listening socket and waits until the acceptor has exited.
+  void stop_accepting();
 
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;

@@ -55,6 +55,26 @@ bool raw_client::send(v1::FrameType type, const google::protobuf::MessageLite& m
   return send_bytes(bytes);
 }
 
+bool raw_client::read_some(std::chrono::steady_clock::time_point deadline, bool keep) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) {
+    return false;
+  }
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+    return true;
+  }
+  char buf[16384];
+  auto n = ::recv(fd_, buf, sizeof(buf), 0);
+  if (n <= 0) {
+    eof_ = true;
+  } else if (keep) {
+    decoder_.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
 std::optional<protocol::frame> raw_client::next(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   protocol::frame f;
@@ -63,44 +83,17 @@ std::optional<protocol::frame> raw_client::next(std::chrono::milliseconds timeou
     if (status == protocol::frame_decoder::status::frame) {
       return f;
     }
-    if (status == protocol::frame_decoder::status::error || eof_) {
+    if (status == protocol::frame_decoder::status::error || eof_ || !read_some(deadline, true)) {
       return std::nullopt;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return std::nullopt;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      continue;
-    }
-    char buf[16384];
-    auto n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      eof_ = true;
-      continue;
-    }
-    decoder_.append(buf, static_cast<size_t>(n));
   }
 }
 
 bool raw_client::closed_within(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!eof_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (!read_some(deadline, false)) {
       return false;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      continue;
-    }
-    char buf[16384];
-    auto n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      eof_ = true;
     }
   }
   return true;

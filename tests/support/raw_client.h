@@ -55,6 +55,10 @@ class raw_client {
   int fd() const { return fd_; }
 
  private:
+  /// Waits until `deadline` for bytes and reads them (into the decoder if `keep`). False once
+  /// the deadline has passed; sets eof_ when the server closed.
+  bool read_some(std::chrono::steady_clock::time_point deadline, bool keep);
+
   int fd_ = -1;
   protocol::frame_decoder decoder_;
   bool eof_ = false;
