@@ -286,7 +286,17 @@ void connection::on_racer_event(size_t slot, uint32_t events) {
   sent_interval_ms_ = static_cast<uint32_t>(heartbeat_.interval().count());
   hello.set_heartbeat_interval_ms(sent_interval_ms_);
   hello.set_app_state(app_state(heartbeat_.foreground()));
-  send(v1::FRAME_TYPE_HELLO, hello);
+  if (!config_.pipeline_auth) {
+    send(v1::FRAME_TYPE_HELLO, hello);
+    return;
+  }
+  // One write, one round trip: the server handles AUTH right after HELLO, and answers
+  // WELCOME and AUTH_OK together (or ERROR, which ends the session either way).
+  enqueue(v1::FRAME_TYPE_HELLO, hello);
+  v1::Auth auth;
+  auth.set_token(config_.token);
+  enqueue(v1::FRAME_TYPE_AUTH, auth);
+  flush();
 }
 
 void connection::close_racer(size_t slot) {
@@ -448,6 +458,9 @@ void connection::on_welcome(const protocol::frame& frame) {
   welcomed_ = true;
   session_id_ = welcome.session_id();
   apply_accepted_interval(welcome.heartbeat_interval_ms());
+  if (config_.pipeline_auth) {
+    return;  // AUTH went with HELLO; the ack after AUTH_OK covers WELCOME too
+  }
   ack_now();
   v1::Auth auth;
   auth.set_token(config_.token);
@@ -595,7 +608,7 @@ void connection::set_foreground(bool foreground) {
 
 // ---- output -----------------------------------------------------------------------------
 
-void connection::send(v1::FrameType type, const google::protobuf::MessageLite& message) {
+void connection::enqueue(v1::FrameType type, const google::protobuf::MessageLite& message) {
   if (fd_ < 0) {
     return;
   }
@@ -603,6 +616,10 @@ void connection::send(v1::FrameType type, const google::protobuf::MessageLite& m
   encoder_.encode(type, v1::CHANNEL_CONTROL, out_seq_++, 0, message, out_);
   counters_.bytes_out += out_.size() - before;
   ++counters_.frames_out;
+}
+
+void connection::send(v1::FrameType type, const google::protobuf::MessageLite& message) {
+  enqueue(type, message);
   flush();
 }
 

@@ -72,6 +72,8 @@ struct connection_config {
   std::chrono::milliseconds ack_delay{200};
   uint32_t ack_every = 16;
   uint64_t seed = 1;  ///< Seeds the backoff and GOAWAY jitter.
+  /// Send AUTH in the same write as HELLO instead of after WELCOME: login in one round trip.
+  bool pipeline_auth = true;
   /// Local IP literal to connect from ("127.0.0.2"); empty = the kernel's choice. Lets a load
   /// generator go past ~28k connections to one server address (the ephemeral port range).
   std::string source_address;
@@ -155,6 +157,8 @@ class connection {
   void on_pong(const protocol::frame& frame);
   void on_goaway(const protocol::frame& frame);
   void on_error_frame(const protocol::frame& frame);
+  /// Encodes a frame into the output buffer; flush() writes it.
+  void enqueue(v1::FrameType type, const google::protobuf::MessageLite& message);
   void send(v1::FrameType type, const google::protobuf::MessageLite& message);
   void flush();
   void note_ack(const protocol::frame& frame);

@@ -206,6 +206,7 @@ class ConnectionTest : public ::testing::Test {
     c.heartbeat = heartbeat_config::fixed(seconds{30});
     c.backoff.foreground_base = milliseconds{5};
     c.backoff.foreground_cap = milliseconds{20};
+    c.pipeline_auth = false;  // the step-by-step login; PipelinedLogin... covers the other
     return c;
   }
 
@@ -220,6 +221,23 @@ class ConnectionTest : public ::testing::Test {
   event_loop loop_;
   std::vector<connection_state> states_;
 };
+
+TEST_F(ConnectionTest, PipelinedLoginSendsHelloAndAuthTogetherAndAcksOnce) {
+  fake_server server{loop_};
+  auto cfg = config({server.address()});
+  cfg.pipeline_auth = true;
+  connection conn{loop_, cfg};
+  track(conn);
+  conn.start();
+  ASSERT_TRUE(run_until([&] { return conn.state() == connection_state::ready; }));
+  ASSERT_TRUE(run_until([&] { return !server.acks().empty(); }));
+  ASSERT_GE(server.received.size(), 3u);
+  EXPECT_EQ(server.received[0].type, v1::FRAME_TYPE_HELLO);
+  EXPECT_EQ(server.received[1].type, v1::FRAME_TYPE_AUTH);
+  EXPECT_EQ(server.received[2].type, v1::FRAME_TYPE_ACK);
+  EXPECT_EQ(server.acks(), (std::vector<uint64_t>{2}));  // cumulative: covers WELCOME
+  EXPECT_EQ(conn.user_id(), "alice");
+}
 
 TEST_F(ConnectionTest, HandshakeReachesReadyAndAcksWelcomeAndAuthOk) {
   fake_server server{loop_};

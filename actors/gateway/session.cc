@@ -81,9 +81,6 @@ caf::behavior session(session_actor* self, caf::actor connection, gateway_contex
   st.connection = std::move(connection);
   auto now = now_of(self);
   st.machine.emplace(*st.ctx, st.ctx->next_session.fetch_add(1), now);
-  if (auto registry = session_registry_of(self->home_system())) {
-    self->send(registry, attach_atom_v, caf::actor{self});
-  }
   self->attach_functor([ctx = st.ctx, authenticated = &st.authenticated](const caf::error&) {
     if (*authenticated) {  // state is still alive while attached functors run
       ctx->metrics.authenticated.fetch_sub(1, gateway_metrics::relaxed);

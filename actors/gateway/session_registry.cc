@@ -59,10 +59,6 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
   });
   self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
   return {
-      [self](attach_atom, const caf::actor& session) {
-        self->monitor(session);
-        self->state.sessions.emplace(session.address(), std::string{});
-      },
       [self](hello_atom, const std::string& device) {
         auto& st = self->state;
         auto session = caf::actor_cast<caf::actor>(self->current_sender());
@@ -70,9 +66,13 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
           return;
         }
         auto i = st.sessions.find(session.address());
-        if (i == st.sessions.end()) {  // attached to a registry that has since restarted
+        if (i == st.sessions.end()) {
           self->monitor(session);
           i = st.sessions.emplace(session.address(), std::string{}).first;
+          if (st.drained) {  // arrived during a drain: it leaves like the others
+            ++st.drain_count;
+            self->send(session, goaway_atom_v, uint32_t{0});
+          }
         }
         i->second = device;
         auto& current = st.devices[device];

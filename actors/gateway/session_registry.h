@@ -8,13 +8,14 @@
 namespace tidegate::actors {
 
 /// Spawns the node's session registry and names it in the actor system's registry. It knows
-/// every live session (monitored) and which one serves each device, so a newer connection of
-/// a device drains the older one (soft disconnect), and shutdown can spread GOAWAYs.
+/// every live session past HELLO (monitored) and which one serves each device, so a newer
+/// connection of a device drains the older one (soft disconnect), and shutdown can spread
+/// GOAWAYs. Sessions still before HELLO are not here: the handshake timeout ends them.
 ///
 /// Messages:
-///  - (attach_atom, actor session): track a new session until it exits.
-///  - (hello_atom, std::string device_id) from a session: it now serves that device; an older
-///    session of the device gets (replaced_atom).
+///  - (hello_atom, std::string device_id) from a session: track it until it exits; it now
+///    serves that device, and an older session of the device gets (replaced_atom). During a
+///    drain it gets (goaway_atom) at once.
 ///  - (drain_atom, uint32_t window_ms) -> uint64_t: sends (goaway_atom, reconnect_after_ms)
 ///    to every session spread evenly over the window; answers with how many were drained once
 ///    all have exited.

@@ -407,7 +407,17 @@ int run_connections_bench(const connections_options& opts) {
                 {"spawned", srv->child != nullptr},
                 {"max_connections", srv->max_connections}}}};
   json phases = json::array();
+  auto burst_cpu0 = cpu_seconds(srv->pid).value_or(0);
   phases.push_back(run_phase(workers, 1, "burst", 0, opts.concurrency, opts.timeout_s));
+  // The clients share the machine's cores with the node, so handshakes/s above is bounded by
+  // both; CPU the node spent per handshake tells what the node alone could take.
+  {
+    double burst_cpu = cpu_seconds(srv->pid).value_or(0) - burst_cpu0;
+    auto& burst = phases.back();
+    burst["server_cpu_s"] = burst_cpu;
+    burst["server_cpu_us_per_handshake"] =
+        burst["ready"].get<int64_t>() > 0 ? burst_cpu * 1e6 / burst["ready"].get<double>() : 0.0;
+  }
 
   // Each session wakes up once at its handshake deadline even after AUTH (session.cc keeps one
   // tick pending, at the handshake deadline first): let that pass, so the hold is steady idle.

@@ -51,6 +51,12 @@ void print_table(const json& r) {
             << " handshakes/s\n";
       }
     }
+    if (p.contains("server_cpu_us_per_handshake")) {
+      double us = p["server_cpu_us_per_handshake"].get<double>();
+      out << "  server CPU " << std::setprecision(3) << p["server_cpu_s"].get<double>()
+          << " s: " << std::setprecision(1) << us
+          << " us per handshake (one core: " << (us > 0 ? 1e6 / us : 0.0) << " handshakes/s)\n";
+    }
     if (!p["failure_reasons"].empty()) {
       out << "  failures: " << p["failure_reasons"].dump() << "\n";
     }
