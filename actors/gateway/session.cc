@@ -17,7 +17,8 @@ namespace {
 struct session_state {
   static inline const char* name = "tidegate.session";
   gateway_context_ptr ctx;
-  caf::actor connection;
+  caf::actor io;
+  caf::io::connection_handle hdl;
   std::optional<session_machine> machine;
   uint64_t tick_at = 0;  // mono ms of the one pending tick, 0 = none
   bool authenticated = false;
@@ -64,21 +65,23 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
     }
   }
   if (!fx.out.empty()) {
-    self->send(st.connection, outbound_atom_v, std::move(fx.out));
+    self->send(st.io, outbound_atom_v, st.hdl, std::move(fx.out));
   }
   if (fx.close) {
-    // The broker writes what was sent before, closes, and exits with this reason; the link
-    // then ends this actor too. Quitting here first could race the write.
-    self->send(st.connection, caf::close_atom_v, caf::make_error(*fx.close));
+    // The broker writes what was sent before, closes, and ends this actor with this reason.
+    // Quitting here first would look like a crash to the broker.
+    self->send(st.io, caf::close_atom_v, st.hdl, caf::make_error(*fx.close));
     return;
   }
   schedule_tick(self, now);
 }
 
-caf::behavior session(session_actor* self, caf::actor connection, gateway_context_ptr ctx) {
+caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_handle hdl,
+                      gateway_context_ptr ctx) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.connection = std::move(connection);
+  st.io = std::move(io);
+  st.hdl = hdl;
   auto now = now_of(self);
   st.machine.emplace(*st.ctx, st.ctx->next_session.fetch_add(1), now);
   self->attach_functor([ctx = st.ctx, authenticated = &st.authenticated](const caf::error&) {
@@ -125,8 +128,9 @@ caf::behavior session(session_actor* self, caf::actor connection, gateway_contex
 
 }  // namespace
 
-caf::actor spawn_session(caf::local_actor* parent, caf::actor connection, gateway_context_ptr ctx) {
-  return parent->spawn(session, std::move(connection), std::move(ctx));
+caf::actor spawn_session(caf::local_actor* parent, caf::actor io, caf::io::connection_handle hdl,
+                         gateway_context_ptr ctx) {
+  return parent->spawn(session, std::move(io), hdl, std::move(ctx));
 }
 
 }  // namespace tidegate::actors

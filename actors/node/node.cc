@@ -14,8 +14,8 @@
 
 #include "actors/admin/http_server.h"
 #include "actors/atoms.h"
-#include "actors/gateway/acceptor.h"
 #include "actors/gateway/admission.h"
+#include "actors/gateway/gateway_io.h"
 #include "actors/gateway/listen_socket.h"
 #include "actors/gateway/session_registry.h"
 #include "actors/node/supervisor.h"
@@ -102,18 +102,18 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
                         return spawn_session_registry(sys, ctx_ptr);
                       }});
   children.push_back(
-      {"acceptor", [pending_fd, host, port, send_buffer, ctx_ptr](caf::actor_system& sys) {
+      {"gateway", [pending_fd, host, port, send_buffer, ctx_ptr](caf::actor_system& sys) {
          int fd = *pending_fd;
          *pending_fd = -1;
          if (fd < 0) {  // a restart: the old doorman closed its socket
            auto again = open_listen_socket(host, port, send_buffer);
            if (again.fd < 0) {
-             std::cerr << "tidegate: acceptor restart: " << again.error << "\n";
+             std::cerr << "tidegate: gateway restart: " << again.error << "\n";
              return caf::actor{};
            }
            fd = again.fd;
          }
-         return spawn_acceptor(sys, fd, ctx_ptr);
+         return spawn_gateway_io(sys, fd, ctx_ptr);
        }});
   n->supervisor_ = spawn_supervisor(
       *n->system_, cfg.supervisor, std::move(children), [ctx_ptr](const std::string&) {
@@ -143,11 +143,12 @@ caf::actor node::child(const std::string& name) {
 }
 
 void node::stop_accepting() {
-  if (auto acceptor = child("acceptor")) {
+  if (auto gateway = child("gateway")) {
     caf::scoped_actor self{*system_};
-    self->monitor(acceptor);
-    self->send(acceptor, drain_atom_v);
-    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
+    self->send(gateway, drain_atom_v);
+    // A barrier: the reply comes after the drain was handled (one mailbox, in order).
+    self->request(gateway, std::chrono::seconds(5), caf::get_atom_v)
+        .receive([](caf::unit_t) {}, [](caf::error&) {});
   }
 }
 
@@ -172,7 +173,21 @@ void node::stop() {
     return;
   }
   stop_accepting();  // closes the listening socket before the middleman goes away
-  caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  {
+    // Wait until the supervisor and the gateway (and so every socket) are gone.
+    caf::scoped_actor self{*system_};
+    int waiting = 0;
+    for (auto& who : {child("gateway"), supervisor_}) {
+      if (who) {
+        self->monitor(who);
+        ++waiting;
+      }
+    }
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    for (int i = 0; i < waiting; ++i) {
+      self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >> [] {});
+    }
+  }
   supervisor_ = nullptr;
   system_.reset();  // waits for every actor; brokers close with the middleman
   system_config_.reset();

@@ -15,7 +15,7 @@ namespace tidegate::actors {
 class http_server;
 
 /// One Tidegate node inside this process: its actor system, the supervised gateway (session
-/// registry, acceptor) and the HTTP endpoint. Owns them all; `stop()` or the destructor ends
+/// registry, gateway broker) and the HTTP endpoint. Owns them all; `stop()` or the destructor ends
 /// them. Its methods block and must be called from a plain thread (main(), a test), never
 /// from an actor.
 class node {
@@ -32,7 +32,7 @@ class node {
   uint16_t http_port() const;
   caf::actor_system& system() { return *system_; }
   gateway_context& context() { return *ctx_; }
-  /// The supervisor of the gateway's long-lived actors ("sessions", "acceptor").
+  /// The supervisor of the gateway's long-lived actors ("sessions", "gateway").
   caf::actor supervisor() const { return supervisor_; }
 
   /// Graceful shutdown, step one: stop accepting, send GOAWAY to every session spread over
@@ -50,7 +50,7 @@ class node {
   node() = default;
   /// The supervisor's child `name`, or an invalid handle.
   caf::actor child(const std::string& name);
-  /// Closes the listening socket and waits until the acceptor has exited.
+  /// Closes the listening socket; returns once the gateway has done so.
   void stop_accepting();
 
   std::unique_ptr<caf::actor_system_config> system_config_;
