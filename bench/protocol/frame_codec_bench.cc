@@ -174,15 +174,34 @@ void BM_VarintRead(benchmark::State& state) {
 }
 BENCHMARK(BM_VarintRead);
 
-// Args: input size, zstd level, dictionary (0/1). bytes/s counts uncompressed bytes.
-void BM_ZstdCompress(benchmark::State& state) {
-  auto text = json_text(static_cast<size_t>(state.range(0)), 4);
-  int level = static_cast<int>(state.range(1));
-  auto dict = state.range(2) != 0 ? trained_dictionary(level) : nullptr;
-  if (state.range(2) != 0 && !dict) {
+// What a zstd benchmark runs on, from its args: input size, zstd level, dictionary (0/1).
+struct zstd_input {
+  std::string text;
+  int level = 1;
+  std::shared_ptr<const zstd_dictionary> dict;
+};
+
+// False (and the benchmark is skipped) when the dictionary cannot be trained.
+bool make_zstd_input(benchmark::State& state, zstd_input& in) {
+  in.text = json_text(static_cast<size_t>(state.range(0)), 4);
+  in.level = static_cast<int>(state.range(1));
+  in.dict = state.range(2) != 0 ? trained_dictionary(in.level) : nullptr;
+  if (state.range(2) != 0 && !in.dict) {
     state.SkipWithError("dictionary training failed");
+    return false;
+  }
+  return true;
+}
+
+// bytes/s counts uncompressed bytes.
+void BM_ZstdCompress(benchmark::State& state) {
+  zstd_input in;
+  if (!make_zstd_input(state, in)) {
     return;
   }
+  const auto& text = in.text;
+  int level = in.level;
+  const auto& dict = in.dict;
   std::string out;
   for ([[maybe_unused]] auto _ : state) {
     out.clear();
@@ -194,13 +213,13 @@ void BM_ZstdCompress(benchmark::State& state) {
 }
 
 void BM_ZstdDecompress(benchmark::State& state) {
-  auto text = json_text(static_cast<size_t>(state.range(0)), 4);
-  int level = static_cast<int>(state.range(1));
-  auto dict = state.range(2) != 0 ? trained_dictionary(level) : nullptr;
-  if (state.range(2) != 0 && !dict) {
-    state.SkipWithError("dictionary training failed");
+  zstd_input in;
+  if (!make_zstd_input(state, in)) {
     return;
   }
+  const auto& text = in.text;
+  int level = in.level;
+  const auto& dict = in.dict;
   std::string compressed;
   zstd_compress(text, level, dict.get(), compressed);
   std::string out;
