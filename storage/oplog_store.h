@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/keys.h"
+#include "storage/lmdb_env.h"
+#include "storage/oplog_record.h"
+#include "storage/storage_errc.h"
+
+namespace tidegate::storage {
+
+/// Appends `record` (version already assigned) to the log of (shard, record.bucket, owner).
+struct oplog_append {
+  uint16_t shard = 0;
+  oplog_record record;
+};
+
+/// Records `key` -> `value` in the idempotency index (overwriting any previous entry).
+struct dedupe_insert {
+  dedupe_key key;
+  dedupe_value value;
+};
+
+/// What the storage_writer commits in one transaction, all or nothing. Owner heads follow
+/// from the appends (there is no separate head update to get wrong).
+struct write_batch {
+  std::vector<oplog_append> appends;  ///< Each continues its owner's head by exactly one.
+  std::vector<dedupe_insert> dedupes;
+  std::vector<oplog_key> deletes;  ///< `once` acks; deleting a missing op is not an error.
+
+  bool empty() const { return appends.empty() && dedupes.empty() && deletes.empty(); }
+};
+
+/// One page of an owner's log, oldest first.
+struct oplog_page {
+  std::vector<oplog_record> records;
+  bool more = false;   ///< Records after the last one exist (a limit cut the page).
+  bool reset = false;  ///< The client's version is not continuable: it must reset (no records).
+};
+
+/// An owner and its versions, as scan_heads finds them.
+struct owner_head {
+  owner_id id;
+  owner_state state;
+};
+
+/// Per-bucket retention (DESIGN §5); an empty field does not limit.
+struct retention_policy {
+  std::optional<uint64_t> keep_count;  ///< Keep at most the newest N versions.
+  std::optional<uint64_t> max_age_ms;  ///< Drop ops created more than this before now.
+};
+
+/// Where the next compact() call of a bucket resumes; default-constructed starts a pass.
+/// Opaque to callers; the caller (the storage_writer) keeps one per bucket.
+struct compact_cursor {
+  std::string next_key;
+};
+
+/// What one compact() call did.
+struct compact_stats {
+  uint64_t deleted = 0;
+  uint64_t owners_visited = 0;
+  bool pass_complete = false;  ///< The walk reached the bucket's end; the cursor restarts.
+};
+
+/// The oplog, dedupe index and owner heads in one lmdb_env (docs/storage-layout.md). Reads
+/// (const members) are thread-safe and each runs in a read transaction that ends before it
+/// returns. Writes (non-const members) belong to the storage_writer alone: not thread-safe
+/// among themselves. Borrows `env`, which must outlive it.
+class oplog_store {
+ public:
+  explicit oplog_store(lmdb_env& env) : env_(env) {}
+
+  /// Applies `batch` in one write transaction: everything or, on any error, nothing.
+  /// `version_conflict` if an append does not continue its owner's head (no gap, no reuse);
+  /// `map_full` if the map is full (see apply_growing).
+  storage_status apply(const write_batch& batch);
+
+  /// apply(), and on `map_full` grows the map (doubling, up to max_map_size) and retries.
+  /// Blocks until concurrent readers of the environment finish when it grows.
+  storage_status apply_growing(const write_batch& batch);
+
+  /// Up to `max_ops` records after `after_version`, stopping before `max_bytes` of encoded
+  /// records are exceeded (but at least one record). `reset` when versions after
+  /// `after_version` were trimmed or `after_version` is ahead of the head.
+  storage_result<oplog_page> read_range(uint16_t shard, uint8_t bucket, const std::string& owner,
+                                        uint64_t after_version, size_t max_ops,
+                                        size_t max_bytes) const;
+
+  /// The newest version of the owner (0 if it has none).
+  storage_result<uint64_t> head(uint16_t shard, uint8_t bucket, const std::string& owner) const;
+
+  /// The oldest version that may still be stored (1 if nothing was trimmed).
+  storage_result<uint64_t> low_watermark(uint16_t shard, uint8_t bucket,
+                                         const std::string& owner) const;
+
+  /// One op; `not_found` if it was never written, trimmed or deleted.
+  storage_result<oplog_record> get(uint16_t shard, uint8_t bucket, const std::string& owner,
+                                   uint64_t version) const;
+
+  /// The version an earlier op with this idempotency key got, unless absent or expired
+  /// (expires_at_ms <= now_ms counts as absent).
+  storage_result<std::optional<uint64_t>> lookup_dedupe(uint8_t bucket, const std::string& business,
+                                                        const std::string& owner,
+                                                        const std::string& msg_id,
+                                                        uint64_t now_ms) const;
+
+  /// Every owner of (bucket, shard) with its head and low watermark: what a restarted
+  /// sync_bucket continues from. One read transaction; the whole list is in memory.
+  storage_result<std::vector<owner_head>> scan_heads(uint8_t bucket, uint16_t shard) const;
+
+  /// Deletes the owner's oldest ops while more than `keep_count` versions remain or the op
+  /// was created before `min_created_at_ms`; stops at the first op kept (a prefix, so no
+  /// gap). Advances the low watermark. Returns how many ops were deleted.
+  storage_result<uint64_t> trim(uint16_t shard, uint8_t bucket, const std::string& owner,
+                                uint64_t keep_count, uint64_t min_created_at_ms);
+
+  /// One bounded step of a bucket's retention: visits at most `max_deletes` owners from
+  /// `cursor` and deletes at most `max_deletes` ops, as trim() with `policy` at `now_ms`.
+  /// Updates `cursor` for the next call. One write transaction.
+  storage_result<compact_stats> compact(uint8_t bucket, const retention_policy& policy,
+                                        uint64_t now_ms, size_t max_deletes,
+                                        compact_cursor& cursor);
+
+  /// Deletes up to `max_deletes` dedupe entries with expires_at_ms <= now_ms, oldest first.
+  storage_result<uint64_t> expire_dedupe(uint64_t now_ms, size_t max_deletes);
+
+ private:
+  storage_result<owner_state> state_of(uint16_t shard, uint8_t bucket,
+                                       const std::string& owner) const;
+
+  lmdb_env& env_;
+};
+
+}  // namespace tidegate::storage
