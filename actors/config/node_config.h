@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "actors/sync/bucket_config.h"
+
 namespace tidegate::actors {
 
 /// "host:port" split and checked. Port 0 means an ephemeral port (tests).
@@ -62,6 +64,16 @@ struct supervisor_config {
   uint32_t period_ms = 10'000;
 };
 
+/// Where and how a node keeps its durable state (LMDB, DESIGN §11).
+struct storage_settings {
+  /// Directory of the LMDB environment; empty = no SYNC on this node (gateway only).
+  std::string data_dir;
+  size_t map_size = size_t{256} << 20;     ///< Initial LMDB map size.
+  size_t max_map_size = size_t{16} << 30;  ///< The map grows up to this, then writes fail.
+  bool fsync = true;                ///< true: every group commit is fsynced; false: periodic sync.
+  uint32_t sync_interval_ms = 100;  ///< Periodic mode: how often to fsync.
+};
+
 /// Everything a `tidegate node` process reads from its TOML file (docs/configuration.md).
 struct node_config {
   std::string node_id;
@@ -72,6 +84,8 @@ struct node_config {
   uint32_t scheduler_threads = 0;
   supervisor_config supervisor;
   std::vector<app_config> apps;
+  storage_settings storage;
+  sync_config sync = default_sync_config();
 };
 
 }  // namespace tidegate::actors

@@ -8,6 +8,7 @@
 
 #include "actors/admin/metrics.h"
 #include "actors/config/node_config.h"
+#include "actors/sync/bucket_config.h"
 #include "protocol/zstd_codec.h"
 
 namespace tidegate::actors {
@@ -24,6 +25,8 @@ struct gateway_context {
   std::string node_id;
   gateway_config config;
   std::unordered_map<std::string, app_entry> apps;
+  /// The buckets a session syncs (SYNC_REQ); owned by the node.
+  sync_config sync;
   gateway_metrics metrics;
   /// Connection cap after fd headroom (admission).
   size_t max_connections = 0;

@@ -169,7 +169,7 @@ caf::behavior gateway_io(gateway_io_actor* self, int listen_fd, gateway_context_
         self->close(self->state.doorman);
         self->state.doorman = caf::io::accept_handle{};
       },
-      [](caf::get_atom) { return caf::unit; },  // answers once accepting: start-up barrier
+      [](caf::get_atom) { return caf::ok_atom_v; },  // answers once accepting: start-up barrier
       [self](const caf::io::acceptor_closed_msg&) {
         if (self->state.doorman != caf::io::accept_handle{}) {  // not a drain: a failure
           self->quit(caf::make_error(caf::sec::socket_disconnected, "listening socket closed"));

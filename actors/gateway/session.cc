@@ -10,6 +10,7 @@
 #include "actors/atoms.h"
 #include "actors/gateway/session_machine.h"
 #include "actors/gateway/session_registry.h"
+#include "actors/names.h"
 
 namespace tidegate::actors {
 namespace {
@@ -46,6 +47,30 @@ void schedule_tick(session_actor* self, session_time now) {
   self->delayed_send(self, delay, tick_timer_atom_v, deadline);
 }
 
+void apply(session_actor* self, session_effects& fx, session_time now);
+
+// Reads one page for the client and sends it; follows `more` until the bucket is caught up.
+void fetch(session_actor* self, sync_fetch what) {
+  auto router = sync_router_of(self->home_system());
+  if (!router) {
+    return;  // SYNC is not running on this node
+  }
+  self->request(router, std::chrono::seconds(10), sync_atom_v, what.bucket, what.owner, what.after)
+      .then(
+          [self](sync_page& page) {
+            auto now = now_of(self);
+            session_effects fx;
+            auto next = self->state.machine->on_sync_page(page, now, fx);
+            apply(self, fx, now);
+            if (next) {
+              fetch(self, std::move(*next));
+            }
+          },
+          [](caf::error&) {
+            // The client's cursor did not move: its next SYNC_REQ asks again.
+          });
+}
+
 void apply(session_actor* self, session_effects& fx, session_time now) {
   auto& st = self->state;
   auto& m = st.ctx->metrics;
@@ -62,6 +87,21 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
   if (fx.hello_accepted) {
     if (auto registry = session_registry_of(self->home_system())) {
       self->send(registry, hello_atom_v, st.machine->device_id());
+    }
+  }
+  if (fx.authenticated) {
+    if (auto registry = session_registry_of(self->home_system())) {
+      self->send(registry, login_atom_v, st.machine->user_id());
+    }
+  }
+  for (auto& what : fx.fetches) {
+    fetch(self, std::move(what));
+  }
+  if (!fx.sync_acks.empty()) {
+    if (auto router = sync_router_of(self->home_system())) {
+      for (auto& ack : fx.sync_acks) {
+        self->send(router, sync_ack_atom_v, ack.bucket, ack.owner, ack.after);
+      }
     }
   }
   if (!fx.out.empty()) {
@@ -117,6 +157,12 @@ caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_ha
         auto now = now_of(self);
         session_effects fx;
         self->state.machine->on_drain(now, reconnect_after_ms, fx);
+        apply(self, fx, now);
+      },
+      [self](deliver_atom, const sync_page& page) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_sync_page(page, now, fx);  // a push: no next page to read
         apply(self, fx, now);
       },
       [self](caf::get_atom) {

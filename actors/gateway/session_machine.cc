@@ -6,6 +6,7 @@
 #include "protocol/auth_token.h"
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
+#include "tidegate/v1/sync.pb.h"
 
 namespace tidegate::actors {
 namespace {
@@ -108,6 +109,18 @@ void session_machine::handle(const protocol::frame& f, session_time now, session
       return;
     case v1::FRAME_TYPE_ACK:
       on_ack(f, fx);
+      return;
+    case v1::FRAME_TYPE_SYNC_REQ:
+    case v1::FRAME_TYPE_SYNC_ACK:
+      if (phase_ == phase::awaiting_auth) {
+        fail(protocol_errc::unexpected_frame, "SYNC before AUTH", fx);
+        return;
+      }
+      if (f.type == v1::FRAME_TYPE_SYNC_REQ) {
+        on_sync_request(f, fx);
+      } else {
+        on_sync_ack(f, fx);
+      }
       return;
     default:
       fail(protocol_errc::unexpected_frame,
@@ -220,6 +233,85 @@ void session_machine::on_ack(const protocol::frame& f, session_effects& fx) {
   }
 }
 
+const std::string& session_machine::owner_for(bucket_kind kind) const {
+  switch (kind) {
+    case bucket_kind::device:
+    case bucket_kind::once_device:
+      return device_id_;
+    case bucket_kind::global:
+      return app_id_;
+    default:
+      return user_id_;
+  }
+}
+
+void session_machine::on_sync_request(const protocol::frame& f, session_effects& fx) {
+  v1::SyncRequest req;
+  if (!req.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "SYNC_REQ payload does not parse", fx);
+    return;
+  }
+  // One read per bucket, not per business (DESIGN §5): every configured bucket, from the
+  // client's cursor, or from 0 for a bucket it does not name.
+  for (const auto& bucket : ctx_.sync.buckets) {
+    uint64_t after = 0;
+    for (const auto& cursor : req.cursors()) {
+      if (cursor.bucket() == bucket.name) {
+        after = cursor.version();
+      }
+    }
+    fx.fetches.push_back({bucket.name, owner_for(bucket.kind), after});
+  }
+}
+
+void session_machine::on_sync_ack(const protocol::frame& f, session_effects& fx) {
+  v1::SyncAck ack;
+  if (!ack.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, "SYNC_ACK payload does not parse", fx);
+    return;
+  }
+  for (const auto& cursor : ack.cursors()) {
+    if (const auto* bucket = ctx_.sync.bucket(cursor.bucket())) {
+      fx.sync_acks.push_back({bucket->name, owner_for(bucket->kind), cursor.version()});
+    }
+  }
+}
+
+std::optional<sync_fetch> session_machine::on_sync_page(const sync_page& page, session_time now,
+                                                        session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return std::nullopt;  // closing or closed: the client resumes from its cursor elsewhere
+  }
+  v1::SyncData data;
+  data.set_bucket(page.bucket);
+  data.set_more(page.more);
+  data.set_reset(page.reset);
+  data.set_head_version(page.head);
+  for (const auto& r : page.records) {
+    auto* op = data.add_ops();
+    op->set_version(r.version);
+    op->set_business(r.business);
+    op->set_payload(r.payload);
+    op->set_msg_id(r.msg_id);
+    op->set_created_at_ms(r.created_at_ms);
+    op->set_expires_at_ms(r.expires_at_ms);
+    if (r.push) {
+      op->mutable_push()->set_title(r.push->title);
+      op->mutable_push()->set_body(r.push->body);
+      op->mutable_push()->set_action(r.push->action);
+    }
+  }
+  send(v1::FRAME_TYPE_SYNC_DATA, data, true, now, fx, v1::CHANNEL_SYNC);
+  if (!page.more || page.records.empty()) {
+    return std::nullopt;
+  }
+  const auto* bucket = ctx_.sync.bucket(page.bucket);
+  if (bucket == nullptr) {
+    return std::nullopt;
+  }
+  return sync_fetch{page.bucket, owner_for(bucket->kind), page.records.back().version};
+}
+
 void session_machine::accept_heartbeat(uint32_t declared_ms) {
   const auto& cfg = ctx_.config;
   heartbeat_ms_ = declared_ms == 0
@@ -300,7 +392,7 @@ void session_machine::start_closing(int reason, const std::string& text,
 }
 
 void session_machine::send(v1::FrameType type, const google::protobuf::MessageLite& msg, bool ack,
-                           session_time now, session_effects& fx) {
+                           session_time now, session_effects& fx, uint8_t channel) {
   uint64_t seq = 0;
   if (ack) {
     seq = next_seq_++;
@@ -311,8 +403,7 @@ void session_machine::send(v1::FrameType type, const google::protobuf::MessageLi
       return;
     }
   }
-  encoder_.encode(type, v1::CHANNEL_CONTROL, seq, ack ? protocol::flag_ack_requested : 0, msg,
-                  fx.out);
+  encoder_.encode(type, channel, seq, ack ? protocol::flag_ack_requested : 0, msg, fx.out);
   ++fx.frames_out;
 }
 

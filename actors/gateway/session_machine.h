@@ -8,6 +8,7 @@
 
 #include "actors/gateway/gateway_context.h"
 #include "actors/gateway/gateway_errc.h"
+#include "actors/sync/sync_messages.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/frame_encoder.h"
 #include "tidegate/v1/error.pb.h"
@@ -20,6 +21,14 @@ struct session_time {
   uint64_t wall_ms = 0;
 };
 
+/// A read the session actor must make for a SYNC_REQ: the page of `owner` in `bucket` after
+/// `after`.
+struct sync_fetch {
+  std::string bucket;
+  std::string owner;
+  uint64_t after = 0;
+};
+
 /// What the session actor must do after the machine handled one input.
 struct session_effects {
   std::string out;  ///< Bytes for the connection, in order.
@@ -28,8 +37,10 @@ struct session_effects {
   std::optional<gateway_errc> close;  ///< After writing `out`, close with this reason.
   std::optional<protocol::protocol_errc> protocol_error;  ///< Sent to the client (metrics).
   std::string close_detail;                               ///< Why, for the log line.
-  bool hello_accepted = false;  ///< Register `device_id()` with the session registry.
-  bool authenticated = false;   ///< HELLO+AUTH just completed.
+  bool hello_accepted = false;        ///< Register `device_id()` with the session registry.
+  bool authenticated = false;         ///< HELLO+AUTH just completed.
+  std::vector<sync_fetch> fetches;    ///< Pages to read (SYNC_REQ), then pass to on_sync_page.
+  std::vector<sync_fetch> sync_acks;  ///< (bucket, owner, version) the client confirmed.
 };
 
 /// The MMTP server side of one connection (DESIGN §4): handshake, auth, heartbeats and idle
@@ -54,6 +65,11 @@ class session_machine {
   /// The node drains: GOAWAY{DRAIN}, close after the grace period.
   void on_drain(session_time now, uint32_t reconnect_after_ms, session_effects& fx);
 
+  /// A page of one bucket for this client (asked for, or an online push): a SYNC_DATA frame.
+  /// Returns the fetch for the next page when `page.more`, else nothing.
+  std::optional<sync_fetch> on_sync_page(const sync_page& page, session_time now,
+                                         session_effects& fx);
+
   /// The earliest monotonic time at which `on_tick` has something to decide.
   uint64_t next_deadline() const;
 
@@ -71,9 +87,13 @@ class session_machine {
   void on_auth(const protocol::frame& f, session_time now, session_effects& fx);
   void on_ping(const protocol::frame& f, session_time now, session_effects& fx);
   void on_ack(const protocol::frame& f, session_effects& fx);
+  void on_sync_request(const protocol::frame& f, session_effects& fx);
+  void on_sync_ack(const protocol::frame& f, session_effects& fx);
+  /// The owner this client has in a bucket of `kind`.
+  const std::string& owner_for(bucket_kind kind) const;
   void accept_heartbeat(uint32_t declared_ms);
   void send(v1::FrameType type, const google::protobuf::MessageLite& msg, bool ack,
-            session_time now, session_effects& fx);
+            session_time now, session_effects& fx, uint8_t channel = 0);
   void start_closing(int reason, const std::string& text, uint32_t reconnect_after_ms,
                      gateway_errc why, session_time now, session_effects& fx);
   void fail(protocol::protocol_errc code, std::string reason, session_effects& fx);

@@ -10,17 +10,21 @@
 
 #include "actors/atoms.h"
 #include "actors/gateway/gateway_context.h"
+#include "actors/names.h"
+#include "actors/sync/sync_messages.h"
 
 namespace tidegate::actors {
 namespace {
 
-constexpr caf::atom_value registry_name = caf::atom("sessions");
+constexpr caf::atom_value registry_name = session_registry_name;
 
 struct registry_state {
   static inline const char* name = "tidegate.session_registry";
   gateway_context_ptr ctx;
   std::unordered_map<caf::actor_addr, std::string> sessions;  // session -> device ("" = none)
   std::unordered_map<std::string, caf::actor> devices;        // device -> newest session
+  std::unordered_map<caf::actor_addr, std::string> users;     // session -> user
+  std::unordered_multimap<std::string, caf::actor> by_user;   // user -> sessions
   std::optional<caf::response_promise> drained;
   uint64_t drain_count = 0;
 };
@@ -40,6 +44,16 @@ void forget(registry_actor* self, const caf::actor_addr& who) {
     }
   }
   st.sessions.erase(i);
+  if (auto u = st.users.find(who); u != st.users.end()) {
+    auto range = st.by_user.equal_range(u->second);
+    for (auto s = range.first; s != range.second; ++s) {
+      if (s->second.address() == who) {
+        st.by_user.erase(s);
+        break;
+      }
+    }
+    st.users.erase(u);
+  }
   if (st.drained && st.sessions.empty()) {
     st.drained->deliver(st.drain_count);
     st.drained.reset();
@@ -50,7 +64,6 @@ void forget(registry_actor* self, const caf::actor_addr& who) {
 // which UBSan reports; every function actor here takes at least one.)
 caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  self->home_system().registry().put(registry_name, caf::actor{self});
   self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
     auto current = sys->registry().get<caf::actor>(registry_name);
     if (current && current.address() == addr) {
@@ -99,6 +112,35 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
         st.drained = self->make_response_promise();
         return *st.drained;
       },
+      [self](login_atom, const std::string& user) {
+        auto& st = self->state;
+        auto session = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!session || st.sessions.count(session.address()) == 0) {
+          return;  // said hello to a registry that has since restarted: not tracked
+        }
+        if (st.users.emplace(session.address(), user).second) {
+          st.by_user.emplace(user, session);
+        }
+      },
+      [self](deliver_atom, uint8_t kind, const std::string& owner, const sync_page& page) {
+        auto& st = self->state;
+        switch (static_cast<bucket_kind>(kind)) {
+          case bucket_kind::device:
+          case bucket_kind::once_device:
+            if (auto d = st.devices.find(owner); d != st.devices.end()) {
+              self->send(d->second, deliver_atom_v, page);
+            }
+            return;
+          case bucket_kind::global:
+            return;  // read diffusion: clients pick global ops up when they sync
+          default: {
+            auto range = st.by_user.equal_range(owner);
+            for (auto s = range.first; s != range.second; ++s) {
+              self->send(s->second, deliver_atom_v, page);
+            }
+          }
+        }
+      },
       [self](count_atom) { return static_cast<uint64_t>(self->state.sessions.size()); },
       [self](caf::get_atom, const std::string& device) -> caf::result<caf::actor> {
         auto i = self->state.devices.find(device);
@@ -113,11 +155,9 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
 }  // namespace
 
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx) {
-  return sys.spawn(session_registry, std::move(ctx));
-}
-
-caf::actor session_registry_of(caf::actor_system& sys) {
-  return sys.registry().get<caf::actor>(registry_name);
+  auto registry = sys.spawn(session_registry, std::move(ctx));
+  sys.registry().put(registry_name, registry);  // named before anyone can look for it
+  return registry;
 }
 
 }  // namespace tidegate::actors

@@ -4,6 +4,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/gateway/gateway_context.h"
+#include "actors/names.h"
 
 namespace tidegate::actors {
 
@@ -19,11 +20,12 @@ namespace tidegate::actors {
 ///  - (drain_atom, uint32_t window_ms) -> uint64_t: sends (goaway_atom, reconnect_after_ms)
 ///    to every session spread evenly over the window; answers with how many were drained once
 ///    all have exited.
+///  - (login_atom, std::string user_id) from a session after AUTH: it serves that user.
+///  - (deliver_atom, uint8_t bucket_kind, std::string owner, sync_page): new ops of an owner,
+///    forwarded as (deliver_atom, sync_page) to its online sessions (by user or by device;
+///    `global` ops are not pushed, clients get them when they sync).
 ///  - (count_atom) -> uint64_t: live sessions.
 ///  - (caf::get_atom, std::string device_id) -> caf::actor: the device's session.
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx);
-
-/// The registry of `sys`, or an invalid handle while none runs (between restarts).
-caf::actor session_registry_of(caf::actor_system& sys);
 
 }  // namespace tidegate::actors

@@ -18,7 +18,13 @@
 #include "actors/gateway/gateway_io.h"
 #include "actors/gateway/listen_socket.h"
 #include "actors/gateway/session_registry.h"
+#include "actors/ingress/ingress_routes.h"
+#include "actors/names.h"
 #include "actors/node/supervisor.h"
+#include "actors/sync/storage_writer.h"
+#include "actors/sync/sync_router.h"
+#include "storage/lmdb_env.h"
+#include "storage/oplog_store.h"
 
 namespace tidegate::actors {
 namespace {
@@ -55,6 +61,20 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   auto& ctx = *n->ctx_;
   ctx.node_id = cfg.node_id;
   ctx.config = cfg.gateway;
+  if (!cfg.storage.data_dir.empty()) {
+    storage::env_options options;
+    options.map_size = cfg.storage.map_size;
+    options.max_map_size = cfg.storage.max_map_size;
+    options.mode = cfg.storage.fsync ? storage::durability::fsync : storage::durability::periodic;
+    auto env = storage::lmdb_env::open(cfg.storage.data_dir, options);
+    if (!env) {
+      error = "storage.data_dir " + cfg.storage.data_dir + ": " + env.error().detail;
+      return nullptr;
+    }
+    n->env_ = std::move(*env);
+    n->store_ = std::make_unique<storage::oplog_store>(*n->env_);
+    ctx.sync = cfg.sync;  // sessions sync these buckets; without storage there are none
+  }
   if (!load_apps(cfg, ctx, error)) {
     return nullptr;
   }
@@ -74,15 +94,6 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     return nullptr;
   }
   n->client_port_ = first.port;
-  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port, [ctx = n->ctx_] {
-    return render_prometheus(ctx->metrics, ctx->node_id);
-  });
-  if (auto err = n->http_->start()) {
-    ::close(first.fd);
-    error = "http.listen: " + *err;
-    return nullptr;
-  }
-
   n->system_config_ = std::make_unique<caf::actor_system_config>();
   auto& sys_cfg = *n->system_config_;
   sys_cfg.load<caf::io::middleman>();
@@ -92,12 +103,44 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
 
+  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port, [ctx = n->ctx_] {
+    return render_prometheus(ctx->metrics, ctx->node_id);
+  });
+  if (n->store_) {
+    ingress_config icfg;
+    icfg.apps = cfg.apps;
+    icfg.limits.max_payload_bytes = cfg.sync.max_payload_bytes;
+    register_ingress_routes(*n->http_, *n->system_, std::move(icfg));
+  }
+  if (auto err = n->http_->start()) {
+    ::close(first.fd);
+    error = "http.listen: " + *err;
+    n->http_.reset();
+    n->system_.reset();
+    return nullptr;
+  }
+
   auto pending_fd = std::make_shared<int>(first.fd);
   auto host = cfg.gateway.listen.host;
   auto port = first.port;
   auto send_buffer = cfg.gateway.socket_send_buffer;
   auto ctx_ptr = n->ctx_;
   std::vector<child_spec> children;
+  if (n->store_) {
+    writer_config wcfg;
+    wcfg.sync_interval_ms = cfg.storage.sync_interval_ms;
+    children.push_back(
+        {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
+           auto writer = spawn_storage_writer(sys, *env, *store, wcfg);
+           sys.registry().put(storage_writer_name, writer);
+           return writer;
+         }});
+    auto sync_ctx = std::make_shared<sync_context>();
+    sync_ctx->config = cfg.sync;
+    sync_ctx->store = n->store_.get();
+    children.push_back(
+        {"sync", [sync_ctx](caf::actor_system& sys) { return spawn_sync_router(sys, sync_ctx); }});
+  }
   children.push_back({"sessions", [ctx_ptr](caf::actor_system& sys) {
                         return spawn_session_registry(sys, ctx_ptr);
                       }});
@@ -119,6 +162,21 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
       *n->system_, cfg.supervisor, std::move(children), [ctx_ptr](const std::string&) {
         ctx_ptr->metrics.session_restarts.fetch_add(1, gateway_metrics::relaxed);
       });
+  // Returns only once every child runs and the gateway accepts: callers may connect and
+  // publish at once, and a node stopped right after start never races the set-up.
+  auto gateway = n->child("gateway");
+  bool up = false;
+  if (gateway) {
+    caf::scoped_actor self{*n->system_};
+    self->request(gateway, std::chrono::seconds(10), caf::get_atom_v)
+        .receive([&](caf::ok_atom) { up = true; },
+                 [&](caf::error& err) { error = "gateway: " + n->system_->render(err); });
+  } else {
+    error = "the gateway did not start (see the supervisor's log line)";
+  }
+  if (!up) {
+    return nullptr;
+  }
   return n;
 }
 
@@ -148,7 +206,7 @@ void node::stop_accepting() {
     self->send(gateway, drain_atom_v);
     // A barrier: the reply comes after the drain was handled (one mailbox, in order).
     self->request(gateway, std::chrono::seconds(5), caf::get_atom_v)
-        .receive([](caf::unit_t) {}, [](caf::error&) {});
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
   }
 }
 
@@ -172,6 +230,9 @@ void node::stop() {
   if (!system_) {
     return;
   }
+  if (http_) {
+    http_->stop();  // its handlers use the actor system: they end first
+  }
   stop_accepting();  // closes the listening socket before the middleman goes away
   {
     // Wait until the supervisor and the gateway (and so every socket) are gone.
@@ -191,10 +252,9 @@ void node::stop() {
   supervisor_ = nullptr;
   system_.reset();  // waits for every actor; brokers close with the middleman
   system_config_.reset();
-  if (http_) {
-    http_->stop();
-    http_.reset();
-  }
+  store_.reset();
+  env_.reset();
+  http_.reset();
 }
 
 }  // namespace tidegate::actors

@@ -13,6 +13,12 @@
 namespace tidegate::actors {
 
 class http_server;
+}  // namespace tidegate::actors
+namespace tidegate::storage {
+class lmdb_env;
+class oplog_store;
+}  // namespace tidegate::storage
+namespace tidegate::actors {
 
 /// One Tidegate node inside this process: its actor system, the supervised gateway (session
 /// registry, gateway broker) and the HTTP endpoint. Owns them all; `stop()` or the destructor ends
@@ -53,6 +59,9 @@ class node {
   /// Closes the listening socket; returns once the gateway has done so.
   void stop_accepting();
 
+  // Declared before the actor system: destroyed after it, as every SYNC actor reads them.
+  std::unique_ptr<storage::lmdb_env> env_;
+  std::unique_ptr<storage::oplog_store> store_;
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   gateway_context_ptr ctx_;

@@ -67,7 +67,7 @@ std::vector<bad_case> cases() {
       {"SecondHello", true, hello_bytes(), v1::ERROR_CODE_UNEXPECTED_FRAME},
       {"AuthBeforeHello", false, frame(v1::FRAME_TYPE_AUTH, 0, ""),
        v1::ERROR_CODE_UNEXPECTED_FRAME},
-      {"ReservedTypeNotServed", true, frame(v1::FRAME_TYPE_SYNC_REQ, 0, ""),
+      {"ReservedTypeNotServed", true, frame(v1::FRAME_TYPE_RPC_REQ, 0, ""),
        v1::ERROR_CODE_UNEXPECTED_FRAME},
   };
 }

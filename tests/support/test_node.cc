@@ -17,6 +17,7 @@ actors::node_config test_node_config() {
   cfg.gateway.soft_disconnect_grace_ms = 300;
   cfg.gateway.drain_window_ms = 200;
   cfg.apps.push_back({test_app, test_secret, ""});
+  cfg.sync.businesses["chat"] = "user";
   return cfg;
 }
 

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <toml++/toml.h>
+
+#include "actors/config/node_config.h"
+#include "actors/config/toml_checker.h"
+
+namespace tidegate::actors::config_detail {
+
+/// [storage]: data_dir, map_size_mb, max_map_size_mb, durability, sync_interval_ms.
+void read_storage(checker& c, const toml::table& root, storage_settings& storage);
+
+/// [sync] limits and [[businesses]] (name -> bucket) on top of the default buckets.
+void read_sync(checker& c, const toml::table& root, sync_config& sync);
+
+}  // namespace tidegate::actors::config_detail

@@ -1,0 +1,234 @@
+#include "actors/ingress/ingress_routes.h"
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/ingress/ingress_auth.h"
+#include "actors/names.h"
+
+namespace tidegate::actors {
+namespace {
+
+using json = nlohmann::json;
+
+struct ingress_context {
+  ingress_context(caf::actor_system& sys, ingress_config config)
+      : sys(sys), cfg(std::move(config)), auth(cfg.apps) {}
+
+  caf::actor_system& sys;
+  ingress_config cfg;
+  ingress_auth auth;
+
+  caf::actor router() const {
+    if (cfg.router) {
+      return cfg.router();
+    }
+    return sys.registry().get<caf::actor>(sync_router_name);
+  }
+
+  int64_t now_ms() const {
+    if (cfg.clock) {
+      return cfg.clock();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+using context_ptr = std::shared_ptr<const ingress_context>;
+
+http_reply reply_json(int status, const json& body) {
+  return http_reply{status, "application/json",
+                    body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+http_reply reply_error(const ingress_error& err) {
+  return http_reply{err.status, "application/json", error_body(err)};
+}
+
+json result_json(const publish_result& r) {
+  return json{{"version", r.version}, {"duplicated", r.duplicated}};
+}
+
+json error_json(const ingress_error& err) {
+  return json{{"error", {{"code", err.code}, {"message", err.message}}}};
+}
+
+ingress_error router_down() {
+  return from_router_error(caf::sec::invalid_argument);
+}
+
+// Authenticates, checks the media type and parses the body: the app id and the JSON, or the
+// reply that refuses the request.
+std::variant<std::pair<std::string, json>, ingress_error> accept_post(const ingress_context& ctx,
+                                                                      const http_request& req) {
+  auto app = ctx.auth.authenticate(req, ctx.now_ms());
+  if (auto* err = std::get_if<ingress_error>(&app)) {
+    return *err;
+  }
+  if (auto ct = check_content_type(req.header("content-type"));
+      std::holds_alternative<ingress_error>(ct)) {
+    return std::get<ingress_error>(ct);
+  }
+  auto body = parse_json(req.body);
+  if (auto* err = std::get_if<ingress_error>(&body)) {
+    return *err;
+  }
+  return std::make_pair(std::get<std::string>(std::move(app)), std::get<json>(std::move(body)));
+}
+
+// Publishes one op and waits (on this HTTP thread, never a CAF worker) for the durable answer.
+std::variant<publish_result, ingress_error> publish_one(const ingress_context& ctx,
+                                                        publish_request op) {
+  auto router = ctx.router();
+  if (!router) {
+    return router_down();
+  }
+  caf::scoped_actor self{ctx.sys};
+  std::variant<publish_result, ingress_error> out = router_down();
+  self->request(router, ctx.cfg.router_timeout, publish_atom_v, std::move(op))
+      .receive([&](const publish_result& r) { out = r; },
+               [&](const caf::error& err) { out = from_router_error(err); });
+  return out;
+}
+
+http_reply serve_publish(const ingress_context& ctx, const http_request& req, bool push) {
+  auto accepted = accept_post(ctx, req);
+  if (auto* err = std::get_if<ingress_error>(&accepted)) {
+    return reply_error(*err);
+  }
+  auto& [app, body] = std::get<0>(accepted);
+  auto op = push ? parse_push(body, app, ctx.cfg.limits) : parse_publish(body, app, ctx.cfg.limits);
+  if (auto* err = std::get_if<ingress_error>(&op)) {
+    return reply_error(*err);
+  }
+  auto result = publish_one(ctx, std::get<publish_request>(std::move(op)));
+  if (auto* err = std::get_if<ingress_error>(&result)) {
+    return reply_error(*err);
+  }
+  return reply_json(200, result_json(std::get<publish_result>(result)));
+}
+
+http_reply serve_batch(const ingress_context& ctx, const http_request& req) {
+  auto accepted = accept_post(ctx, req);
+  if (auto* err = std::get_if<ingress_error>(&accepted)) {
+    return reply_error(*err);
+  }
+  auto& [app, body] = std::get<0>(accepted);
+  auto parsed = parse_batch(body, app, ctx.cfg.limits);
+  if (auto* err = std::get_if<ingress_error>(&parsed)) {
+    return reply_error(*err);
+  }
+  auto& ops = std::get<0>(parsed);
+  std::vector<json> results(ops.size());
+  auto router = ctx.router();
+  caf::scoped_actor self{ctx.sys};
+  // Every request goes out before the first answer is awaited: they run concurrently and the
+  // whole batch waits at most about one router_timeout.
+  using handle = decltype(self->request(router, ctx.cfg.router_timeout, publish_atom_v,
+                                        std::declval<publish_request>()));
+  std::vector<std::pair<size_t, handle>> pending;
+  pending.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (auto* err = std::get_if<ingress_error>(&ops[i])) {
+      results[i] = error_json(*err);
+    } else if (!router) {
+      results[i] = error_json(router_down());
+    } else {
+      pending.emplace_back(i, self->request(router, ctx.cfg.router_timeout, publish_atom_v,
+                                            std::get<publish_request>(std::move(ops[i]))));
+    }
+  }
+  for (auto& [i, h] : pending) {
+    auto& slot = results[i];
+    h.receive([&slot](const publish_result& r) { slot = result_json(r); },
+              [&slot](const caf::error& err) { slot = error_json(from_router_error(err)); });
+  }
+  return reply_json(200, json{{"results", std::move(results)}});
+}
+
+http_reply serve_head(const ingress_context& ctx, const http_request& req) {
+  auto app = ctx.auth.authenticate(req, ctx.now_ms());
+  if (auto* err = std::get_if<ingress_error>(&app)) {
+    return reply_error(*err);
+  }
+  auto query = parse_head(req.params);
+  if (auto* err = std::get_if<ingress_error>(&query)) {
+    return reply_error(*err);
+  }
+  auto& q = std::get<head_query>(query);
+  auto router = ctx.router();
+  if (!router) {
+    return reply_error(router_down());
+  }
+  caf::scoped_actor self{ctx.sys};
+  http_reply out = reply_error(router_down());
+  self->request(router, ctx.cfg.router_timeout, head_atom_v, std::get<std::string>(app), q.business,
+                q.owner)
+      .receive(
+          [&](uint64_t version) {
+            out = reply_json(200, json{{"version", version}});
+          },
+          [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
+  return out;
+}
+
+// Untrusted input never escapes a handler as an exception (bad_alloc aside, none is thrown;
+// this keeps httplib from answering with an empty 500).
+template <class F>
+http_server::handler guarded(context_ptr ctx, F f) {
+  return [ctx = std::move(ctx), f](const http_request& req) {
+    try {
+      return f(*ctx, req);
+    } catch (const std::exception& e) {
+      return reply_error({500, "internal", std::string{"internal error: "} + e.what()});
+    }
+  };
+}
+
+std::optional<http_reply> render_server_error(size_t max_body, int status,
+                                              const http_request& req) {
+  if (req.path.rfind("/v1/", 0) != 0) {
+    return std::nullopt;  // /metrics, /healthz and the rest keep httplib's plain answers
+  }
+  switch (status) {
+    case 404:
+      return reply_error({404, "not_found", "no endpoint " + req.method + " " + req.path});
+    case 413:
+      return reply_error(
+          {413, "body_too_large",
+           "the request body is over the limit of " + std::to_string(max_body) + " bytes"});
+    case 400:
+      return reply_error({400, "bad_request", "malformed HTTP request"});
+    default:
+      return reply_error({status, "http_" + std::to_string(status), "HTTP error"});
+  }
+}
+
+}  // namespace
+
+void register_ingress_routes(http_server& server, caf::actor_system& sys, ingress_config cfg) {
+  server.set_max_body_bytes(cfg.max_body_bytes);
+  server.set_worker_threads(cfg.http_threads);
+  server.set_error_renderer([max = cfg.max_body_bytes](int status, const http_request& req) {
+    return render_server_error(max, status, req);
+  });
+  auto ctx = std::make_shared<const ingress_context>(sys, std::move(cfg));
+  server.handle("POST", "/v1/sync/ops",
+                guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, false); }));
+  server.handle("POST", "/v1/sync/ops:batch", guarded(ctx, serve_batch));
+  server.handle("GET", "/v1/sync/head", guarded(ctx, serve_head));
+  server.handle("POST", "/v1/push",
+                guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, true); }));
+}
+
+}  // namespace tidegate::actors

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/oplog_store.h"
+
+namespace tidegate::actors {
+
+/// How a bucket's ops are keyed and delivered (DESIGN §5).
+enum class bucket_kind : uint8_t {
+  user = 1,      ///< owner = user id; to the user's sessions.
+  device,        ///< owner = device id; to that device, logged in or not.
+  multi_device,  ///< owner = user id; to every device of the user.
+  once,          ///< owner = user id; deleted once acked (pushes to a user).
+  once_device,   ///< owner = device id; deleted once acked (pushes to a device).
+  global,        ///< owner = app id; to every client of the app (read diffusion).
+};
+
+const char* to_string(bucket_kind kind);
+std::optional<bucket_kind> bucket_kind_from(const std::string& text);
+
+/// Whether acked ops of this kind are deleted.
+inline bool deletes_on_ack(bucket_kind kind) {
+  return kind == bucket_kind::once || kind == bucket_kind::once_device;
+}
+
+/// One configured bucket. `id` is its stable number on disk: never reuse one.
+struct bucket_config {
+  std::string name;
+  bucket_kind kind = bucket_kind::user;
+  uint8_t id = 0;
+  uint32_t priority = 0;  ///< Higher sheds later under overload.
+  storage::retention_policy retention;
+  uint32_t retry_budget = 5;  ///< Syncs an op may stay unacked before it is dead-lettered.
+};
+
+/// SYNC settings of a node: buckets, the business -> bucket map, limits and storage.
+struct sync_config {
+  std::vector<bucket_config> buckets;
+  std::unordered_map<std::string, std::string> businesses;  ///< business -> bucket name
+  size_t max_payload_bytes = size_t{64} << 10;
+  uint32_t page_max_ops = 100;
+  size_t page_max_bytes = size_t{64} << 10;
+  uint16_t shards = 1024;               ///< Virtual shards; fixed for the life of the data.
+  uint64_t dedupe_ttl_ms = 86'400'000;  ///< How long a msg_id is remembered.
+
+  /// The bucket named `name`, or null.
+  const bucket_config* bucket(const std::string& name) const;
+  /// The bucket `business` is mapped to, or null.
+  const bucket_config* bucket_of_business(const std::string& business) const;
+};
+
+/// The default buckets (ids 1-6: user, device, multi_device, once, once_device, global) and
+/// the businesses every node has: "push" -> once, "push_device" -> once_device.
+sync_config default_sync_config();
+
+/// The virtual shard of `owner`: FNV-1a of its bytes, modulo `shards`. Stable forever: it is
+/// part of every oplog key.
+uint16_t shard_of(const std::string& owner, uint16_t shards);
+
+}  // namespace tidegate::actors

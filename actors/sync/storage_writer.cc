@@ -1,0 +1,462 @@
+#include "actors/sync/storage_writer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/names.h"
+
+namespace tidegate::actors {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// One write request, as the writer thread queues it.
+struct queued_write {
+  uint64_t id = 0;
+  storage::write_batch batch;
+  size_t ops = 0;     // appends, dedupes and deletes of `batch`
+  size_t weight = 1;  // max(ops, 1): what max_batch_ops counts
+  clock_type::time_point queued_at;
+};
+
+/// The outcome of one request: an empty error means committed.
+struct write_outcome {
+  uint64_t id = 0;
+  caf::error error;
+};
+
+/// What the writer thread sends its facade after each group commit, and once when it stops.
+struct commit_report {
+  std::vector<write_outcome> outcomes;
+  bool final = false;  // the thread has stopped: no report follows
+};
+
+}  // namespace
+}  // namespace tidegate::actors
+
+// Local only: the writer thread and its facade live in one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::commit_report)
+
+namespace tidegate::actors {
+namespace {
+
+size_t ops_of(const storage::write_batch& batch) {
+  return batch.appends.size() + batch.dedupes.size() + batch.deletes.size();
+}
+
+template <class T>
+void move_append(std::vector<T>& to, std::vector<T>& from) {
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+}
+
+template <class T>
+std::vector<T> move_range(std::vector<T>& from, size_t begin, size_t end) {
+  return {std::make_move_iterator(from.begin() + static_cast<ptrdiff_t>(begin)),
+          std::make_move_iterator(from.begin() + static_cast<ptrdiff_t>(end))};
+}
+
+caf::error to_error(const storage::storage_status& status) {
+  return status ? to_caf_error(*status) : caf::error{};
+}
+
+/// The write side of the store and the queue feeding it, shared by the writer thread and its
+/// owner (writer_thread): the thread keeps it alive until it returns, whatever happens first.
+/// The queue and stop flags are guarded by mu_; the rest belongs to the thread alone, except
+/// the stats, which are atomics any thread may read.
+class writer_core {
+ public:
+  writer_core(storage::lmdb_env& env, storage::oplog_store& store, writer_config cfg,
+              caf::actor_addr facade)
+      : env_(env), store_(store), cfg_(std::move(cfg)), facade_(std::move(facade)) {}
+
+  /// Queues a request for the next group commit.
+  void push(uint64_t id, storage::write_batch batch) {
+    queued_write w;
+    w.id = id;
+    w.ops = ops_of(batch);
+    w.weight = std::max<size_t>(w.ops, 1);
+    w.batch = std::move(batch);
+    w.queued_at = clock_type::now();
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      queued_ops_ += w.weight;
+      queue_.push_back(std::move(w));
+    }
+    cv_.notify_one();
+  }
+
+  /// Asks the thread to finish its current commit, fail the queued requests and return.
+  /// `orphaned`: nobody joins it, so it must not touch the environment any more.
+  void stop(bool orphaned) {
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      stop_ = true;
+      orphaned_ = orphaned_ || orphaned;
+    }
+    cv_.notify_one();
+  }
+
+  writer_stats stats() const {
+    writer_stats s;
+    s.acked = acked_.load();
+    s.failed = failed_.load();
+    s.ops = ops_.load();
+    s.groups = groups_.load();
+    s.commits = commits_.load();
+    s.fallbacks = fallbacks_.load();
+    s.syncs = syncs_.load();
+    s.sync_failures = sync_failures_.load();
+    return s;
+  }
+
+  /// The writer thread's loop.
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      while (queue_.empty() && !stop_) {
+        if (!dirty_) {
+          cv_.wait(lock);
+        } else if (cv_.wait_until(lock, next_sync_) == std::cv_status::timeout) {
+          lock.unlock();
+          sync_now();
+          lock.lock();
+        }
+      }
+      if (stop_) {
+        break;
+      }
+      if (cfg_.max_delay_us > 0) {  // linger for followers, bounded by time and count
+        auto deadline = queue_.front().queued_at + std::chrono::microseconds(cfg_.max_delay_us);
+        cv_.wait_until(lock, deadline,
+                       [this] { return stop_ || queued_ops_ >= cfg_.max_batch_ops; });
+        if (stop_) {
+          break;  // nothing of this group started: it fails with the rest of the queue
+        }
+      }
+      auto group = take_group();
+      lock.unlock();
+      report(commit_group(group), false);
+      lock.lock();
+      if (orphaned_) {
+        break;  // the report ended the facade (see ~writer_thread): the environment may be gone
+      }
+      if (dirty_ && clock_type::now() >= next_sync_) {  // busy writers sync on time too
+        lock.unlock();
+        sync_now();
+        lock.lock();
+      }
+    }
+    std::deque<queued_write> rest;
+    rest.swap(queue_);
+    queued_ops_ = 0;
+    bool orphaned = orphaned_;
+    lock.unlock();
+    std::vector<write_outcome> outcomes;
+    outcomes.reserve(rest.size());
+    for (auto& w : rest) {
+      outcomes.push_back({w.id, caf::make_error(storage_writer_errc::stopped)});
+    }
+    failed_ += outcomes.size();
+    if (dirty_ && !orphaned) {
+      sync_now();
+    }
+    report(std::move(outcomes), true);
+  }
+
+ private:
+  // Requests in arrival order up to max_batch_ops (at least one). Called under mu_.
+  std::vector<queued_write> take_group() {
+    std::vector<queued_write> group;
+    size_t taken = 0;
+    while (!queue_.empty()) {
+      auto weight = queue_.front().weight;
+      if (!group.empty() && taken + weight > cfg_.max_batch_ops) {
+        break;
+      }
+      taken += weight;
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_ops_ -= taken;
+    return group;
+  }
+
+  // Commits `group` in one transaction if it can, else as much of it as is good.
+  std::vector<write_outcome> commit_group(std::vector<queued_write>& group) {
+    if (cfg_.before_commit) {
+      cfg_.before_commit();
+    }
+    ++groups_;
+    std::vector<write_outcome> outcomes;
+    outcomes.reserve(group.size());
+    if (group.size() == 1) {
+      auto status = store_.apply_growing(group.front().batch);
+      outcomes.push_back({group.front().id, to_error(status)});
+      count(outcomes, group, !status ? 1 : 0);
+      return outcomes;
+    }
+    // Move every request's entries into one batch, remembering where each one's end. The
+    // merged batch applies appends, then dedupes, then deletes: the same result as applying
+    // the requests one by one, unless a request deletes an op a later one appends, which no
+    // caller does (an op is deleted only once delivered, so after its append was acked).
+    struct ends {
+      size_t appends, dedupes, deletes;
+    };
+    storage::write_batch merged;
+    std::vector<ends> bounds;
+    bounds.reserve(group.size());
+    for (auto& w : group) {
+      move_append(merged.appends, w.batch.appends);
+      move_append(merged.dedupes, w.batch.dedupes);
+      move_append(merged.deletes, w.batch.deletes);
+      bounds.push_back({merged.appends.size(), merged.dedupes.size(), merged.deletes.size()});
+    }
+    auto status = store_.apply_growing(merged);
+    if (!status) {
+      for (auto& w : group) {
+        outcomes.push_back({w.id, caf::error{}});
+      }
+      count(outcomes, group, 1);
+      return outcomes;
+    }
+    auto code = status->code;
+    if (code != storage::storage_errc::version_conflict
+        && code != storage::storage_errc::bad_record) {
+      // map_full (even after growing), io, corrupt, other: the transaction was aborted, so
+      // nothing of any request was written and every request fails. The callers must not ack
+      // anything of them: a later request may depend on an earlier one of the same group.
+      auto err = to_caf_error(*status);
+      for (auto& w : group) {
+        outcomes.push_back({w.id, err});
+      }
+      count(outcomes, group, 0);
+      return outcomes;
+    }
+    // One request is bad: apply them one by one (in order), so that it fails alone. A failed
+    // apply left `merged` as it was, so each request's entries are still in their ranges.
+    ++fallbacks_;
+    uint64_t commits = 0;
+    ends from{0, 0, 0};
+    for (size_t i = 0; i < group.size(); ++i) {
+      storage::write_batch one;
+      one.appends = move_range(merged.appends, from.appends, bounds[i].appends);
+      one.dedupes = move_range(merged.dedupes, from.dedupes, bounds[i].dedupes);
+      one.deletes = move_range(merged.deletes, from.deletes, bounds[i].deletes);
+      from = bounds[i];
+      auto one_status = store_.apply_growing(one);
+      if (!one_status) {
+        ++commits;
+      }
+      outcomes.push_back({group[i].id, to_error(one_status)});
+    }
+    count(outcomes, group, commits);
+    return outcomes;
+  }
+
+  void count(const std::vector<write_outcome>& outcomes, const std::vector<queued_write>& group,
+             uint64_t commits) {
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i].error) {
+        ++failed_;
+      } else {
+        ++acked_;
+        ops_ += group[i].ops;  // (the batches themselves may have been moved out)
+      }
+    }
+    commits_ += commits;
+    if (commits > 0 && env_.mode() == storage::durability::periodic && !dirty_) {
+      dirty_ = true;
+      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
+    }
+  }
+
+  // Flushes the commits made since the last sync (periodic mode). In that mode an ack means
+  // "committed to the OS": a process crash loses nothing, but a machine crash or power loss
+  // loses what was acked since the last successful sync (at most ~sync_interval_ms of acks).
+  void sync_now() {
+    auto err = env_.sync();
+    ++syncs_;
+    if (err) {
+      ++sync_failures_;
+      std::cerr << "tidegate: storage_writer: sync failed (" << storage::to_string(err->code)
+                << ": " << err->detail << "); retrying in " << cfg_.sync_interval_ms << " ms\n";
+      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
+    } else {
+      dirty_ = false;
+    }
+    if (cfg_.after_sync) {
+      cfg_.after_sync();
+    }
+  }
+
+  void report(std::vector<write_outcome> outcomes, bool final) {
+    // A weak handle: the facade owns this thread, never the other way round. If the facade is
+    // gone, the report is dropped and the facade's destructor failed its requests.
+    if (auto facade = caf::actor_cast<caf::actor>(facade_)) {
+      caf::anon_send(facade, committed_atom_v, commit_report{std::move(outcomes), final});
+    }
+  }
+
+  storage::lmdb_env& env_;
+  storage::oplog_store& store_;
+  const writer_config cfg_;
+  const caf::actor_addr facade_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<queued_write> queue_;  // guarded by mu_
+  size_t queued_ops_ = 0;           // guarded by mu_: the weights in queue_
+  bool stop_ = false;               // guarded by mu_
+  bool orphaned_ = false;           // guarded by mu_
+
+  bool dirty_ = false;                // thread only: commits since the last sync (periodic mode)
+  clock_type::time_point next_sync_;  // thread only
+
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> ops_{0};
+  std::atomic<uint64_t> groups_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> fallbacks_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> sync_failures_{0};
+};
+
+/// Starts the writer thread; stops and joins it on destruction (after its current commit).
+class writer_thread {
+ public:
+  writer_thread(storage::lmdb_env& env, storage::oplog_store& store, writer_config cfg,
+                caf::actor_addr facade)
+      : core_(std::make_shared<writer_core>(env, store, std::move(cfg), std::move(facade))),
+        thread_([core = core_] { core->run(); }) {}
+
+  ~writer_thread() {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      // The thread's own report released the last handle to the facade: it cannot join
+      // itself, so it finishes alone (holding core_) without touching the environment again.
+      core_->stop(true);
+      thread_.detach();
+      return;
+    }
+    core_->stop(false);
+    thread_.join();
+  }
+  writer_thread(const writer_thread&) = delete;
+  writer_thread& operator=(const writer_thread&) = delete;
+
+  writer_core& core() { return *core_; }
+
+ private:
+  std::shared_ptr<writer_core> core_;
+  std::thread thread_;
+};
+
+struct writer_state {
+  static inline const char* name = "tidegate.storage_writer";
+  std::unique_ptr<writer_thread> worker;
+  std::unordered_map<uint64_t, caf::response_promise> pending;  // request id -> its requester
+  uint64_t next_id = 1;
+  caf::error exit_reason;  // non-empty once stopping: new writes fail at once
+
+  writer_state() = default;
+  writer_state(const writer_state&) = delete;
+  writer_state& operator=(const writer_state&) = delete;
+
+  // Runs when the facade exits in any way, e.g. killed without the graceful stop: joins the
+  // thread, then fails whatever was not answered. A request whose report was still in flight
+  // may have been committed; it fails too (never a false ack; callers retry idempotently).
+  ~writer_state() {
+    worker.reset();
+    for (auto& [id, promise] : pending) {
+      promise.deliver(caf::make_error(storage_writer_errc::stopped));
+    }
+  }
+};
+
+using writer_actor = caf::stateful_actor<writer_state>;
+
+void on_report(writer_actor* self, commit_report& report) {
+  auto& st = self->state;
+  for (auto& outcome : report.outcomes) {
+    auto i = st.pending.find(outcome.id);
+    if (i == st.pending.end()) {
+      continue;
+    }
+    if (outcome.error) {
+      i->second.deliver(std::move(outcome.error));
+    } else {
+      // A message holding caf::unit: requesters take a caf::unit_t (an empty message, what
+      // deliver(caf::unit) sends in 0.17.6, would not match such a handler).
+      i->second.deliver(caf::make_message(caf::unit));
+    }
+    st.pending.erase(i);
+  }
+  if (report.final) {
+    self->quit(st.exit_reason ? st.exit_reason : caf::make_error(storage_writer_errc::stopped));
+  }
+}
+
+caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
+                             storage::oplog_store* store, writer_config cfg) {
+  self->state.worker =
+      std::make_unique<writer_thread>(*env, *store, std::move(cfg), self->address());
+  // Named while it runs (decision 0005); a newer writer's name is left alone.
+  self->home_system().registry().put(storage_writer_name, caf::actor{self});
+  self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
+    auto current = sys->registry().get<caf::actor>(storage_writer_name);
+    if (current && current.address() == addr) {
+      sys->registry().erase(storage_writer_name);
+    }
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (!msg.reason || st.exit_reason) {
+      return;  // a linked actor finished normally (as CAF's default), or already stopping
+    }
+    // Quit only once the thread's final report is in: every request gets its true outcome.
+    st.exit_reason = std::move(msg.reason);
+    st.worker->core().stop(false);
+  });
+  return {
+      [self](write_atom, storage::write_batch& batch) -> caf::result<caf::unit_t> {
+        auto& st = self->state;
+        if (st.exit_reason) {
+          return caf::make_error(storage_writer_errc::stopped);
+        }
+        auto id = st.next_id++;
+        st.pending.emplace(id, self->make_response_promise());
+        st.worker->core().push(id, std::move(batch));
+        return st.pending.at(id);
+      },
+      [self](committed_atom, commit_report& report) { on_report(self, report); },
+      [self](caf::get_atom) { return self->state.worker->core().stats(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_storage_writer(caf::actor_system& sys, storage::lmdb_env& env,
+                                storage::oplog_store& store, writer_config cfg) {
+  return sys.spawn(storage_writer, &env, &store, std::move(cfg));
+}
+
+}  // namespace tidegate::actors

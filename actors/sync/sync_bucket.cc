@@ -1,0 +1,245 @@
+#include "actors/sync/sync_bucket.h"
+
+#include <chrono>
+#include <iostream>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/names.h"
+#include "actors/sync/sync_errc.h"
+#include "actors/sync/sync_messages.h"
+
+namespace tidegate::actors {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto write_timeout = 10s;
+
+struct waiter {
+  caf::response_promise promise;
+  bool duplicate = false;  // a repeat of a msg_id that was in flight
+};
+
+struct bucket_state {
+  static inline const char* name = "tidegate.sync_bucket";
+  sync_context_ptr ctx;
+  const bucket_config* bucket = nullptr;
+  uint16_t shard = 0;
+  std::unordered_map<std::string, uint64_t> heads;  // owner -> newest assigned version
+  // (business, owner, msg_id) of ops being written -> who waits for the version.
+  std::unordered_map<std::string, std::vector<waiter>> in_flight;
+};
+
+using bucket_actor = caf::stateful_actor<bucket_state>;
+
+uint64_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+std::string flight_key(const publish_request& req) {
+  std::string key = req.business;
+  key.push_back('\0');
+  key += req.owner;
+  key.push_back('\0');
+  key += req.msg_id;
+  return key;
+}
+
+caf::error validate(const sync_config& cfg, const publish_request& req) {
+  if (req.owner.empty() || req.owner.size() > storage::max_key_field_size) {
+    return caf::make_error(sync_errc::bad_owner, "owner must be 1 to 160 bytes");
+  }
+  if (req.msg_id.empty() || req.msg_id.size() > storage::max_key_field_size) {
+    return caf::make_error(sync_errc::bad_msg_id, "msg_id must be 1 to 160 bytes");
+  }
+  if (req.business.size() > storage::max_key_field_size) {
+    return caf::make_error(sync_errc::unknown_business, "business over 160 bytes");
+  }
+  if (req.payload.size() > cfg.max_payload_bytes) {
+    return caf::make_error(sync_errc::payload_too_large,
+                           "payload of " + std::to_string(req.payload.size())
+                               + " bytes over the maximum "
+                               + std::to_string(cfg.max_payload_bytes));
+  }
+  return {};
+}
+
+// The newest version of `owner`: cached, or read from storage on first use.
+caf::expected<uint64_t> head_of(bucket_actor* self, const std::string& owner) {
+  auto& st = self->state;
+  if (auto i = st.heads.find(owner); i != st.heads.end()) {
+    return i->second;
+  }
+  auto head = st.ctx->store->head(st.shard, st.bucket->id, owner);
+  if (!head) {
+    return caf::make_error(sync_errc::not_durable, head.error().detail);
+  }
+  st.heads.emplace(owner, *head);
+  return *head;
+}
+
+void on_committed(bucket_actor* self, const std::string& key, storage::oplog_record record) {
+  auto& st = self->state;
+  auto waiters = std::move(st.in_flight[key]);
+  st.in_flight.erase(key);
+  for (auto& w : waiters) {
+    w.promise.deliver(publish_result{record.version, w.duplicate});
+  }
+  if (auto registry = session_registry_of(self->home_system())) {
+    sync_page page;
+    page.bucket = st.bucket->name;
+    page.head = record.version;
+    auto owner = record.owner;
+    page.records.push_back(std::move(record));
+    self->send(registry, deliver_atom_v, static_cast<uint8_t>(st.bucket->kind), owner,
+               std::move(page));
+  }
+}
+
+void on_failed(bucket_actor* self, const std::string& key, const std::string& owner,
+               const caf::error& err) {
+  auto& st = self->state;
+  // Versions after the failed one were assigned from a head that is not durable: forget it,
+  // so the next op continues from storage. Writes of later versions in flight fail too (the
+  // writer refuses gaps), and their backends retry with the same msg_id.
+  st.heads.erase(owner);
+  auto waiters = std::move(st.in_flight[key]);
+  st.in_flight.erase(key);
+  auto reason = caf::make_error(sync_errc::not_durable, self->home_system().render(err));
+  for (auto& w : waiters) {
+    w.promise.deliver(reason);
+  }
+}
+
+caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
+  auto& st = self->state;
+  if (auto err = validate(st.ctx->config, req)) {
+    return err;
+  }
+  auto key = flight_key(req);
+  if (auto i = st.in_flight.find(key); i != st.in_flight.end()) {
+    auto promise = self->make_response_promise();
+    i->second.push_back({promise, true});
+    return promise;
+  }
+  auto now = now_ms();
+  auto seen = st.ctx->store->lookup_dedupe(st.bucket->id, req.business, req.owner, req.msg_id, now);
+  if (!seen) {
+    return caf::make_error(sync_errc::not_durable, seen.error().detail);
+  }
+  if (*seen) {
+    return publish_result{**seen, true};
+  }
+  auto head = head_of(self, req.owner);
+  if (!head) {
+    return head.error();
+  }
+  storage::oplog_record record;
+  record.bucket = st.bucket->id;
+  record.owner = req.owner;
+  record.version = *head + 1;
+  record.business = req.business;
+  record.payload = std::move(req.payload);
+  record.msg_id = req.msg_id;
+  record.created_at_ms = now;
+  record.expires_at_ms = req.ttl_ms != 0 ? now + req.ttl_ms : 0;
+  record.filters = std::move(req.filters);
+  record.push = std::move(req.push);
+  st.heads[req.owner] = record.version;
+  storage::write_batch batch;
+  batch.dedupes.push_back({{st.bucket->id, req.business, req.owner, req.msg_id},
+                           {record.version, now + st.ctx->config.dedupe_ttl_ms}});
+  batch.appends.push_back({st.shard, record});
+  auto promise = self->make_response_promise();
+  st.in_flight[key].push_back({promise, false});
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    on_failed(self, key, req.owner, caf::make_error(sync_errc::not_durable, "no storage writer"));
+    return promise;
+  }
+  self->request(writer, write_timeout, write_atom_v, std::move(batch))
+      .then([self, key, record = std::move(record)](
+                caf::unit_t) mutable { on_committed(self, key, std::move(record)); },
+            [self, key, owner = req.owner](caf::error& err) { on_failed(self, key, owner, err); });
+  return promise;
+}
+
+sync_page read_page(bucket_actor* self, const std::string& owner, uint64_t after) {
+  auto& st = self->state;
+  const auto& cfg = st.ctx->config;
+  sync_page page;
+  page.bucket = st.bucket->name;
+  auto read = st.ctx->store->read_range(st.shard, st.bucket->id, owner, after, cfg.page_max_ops,
+                                        cfg.page_max_bytes);
+  if (read) {
+    page.records = std::move(read->records);
+    page.more = read->more;
+    page.reset = read->reset;
+  }
+  auto head = st.ctx->store->head(st.shard, st.bucket->id, owner);
+  page.head = head ? *head : 0;
+  return page;
+}
+
+void delete_acked(bucket_actor* self, const std::string& owner, uint64_t version) {
+  auto& st = self->state;
+  if (!deletes_on_ack(st.bucket->kind)) {
+    return;
+  }
+  auto page = st.ctx->store->read_range(st.shard, st.bucket->id, owner, 0, 1000, size_t{1} << 30);
+  if (!page) {
+    return;
+  }
+  storage::write_batch batch;
+  for (const auto& r : page->records) {
+    if (r.version <= version) {
+      batch.deletes.push_back({st.shard, st.bucket->id, owner, r.version});
+    }
+  }
+  if (batch.empty()) {
+    return;
+  }
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    return;  // the ops stay and are delivered again; the next ack deletes them
+  }
+  self->request(writer, write_timeout, write_atom_v, std::move(batch))
+      .then([](caf::unit_t) {},
+            [self](caf::error& err) {
+              // Not fatal: the ops stay and are delivered again (dedupe by version).
+              std::cerr << "tidegate: " << self->state.bucket->name
+                        << ": delete after ack: " << self->home_system().render(err) << "\n";
+            });
+}
+
+caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket_config* bucket,
+                          uint16_t shard) {
+  self->state.ctx = std::move(ctx);
+  self->state.bucket = bucket;
+  self->state.shard = shard;
+  return {
+      [self](publish_atom, publish_request& req) { return publish(self, req); },
+      [self](sync_atom, const std::string& owner, uint64_t after) {
+        return read_page(self, owner, after);
+      },
+      [self](sync_ack_atom, const std::string& owner, uint64_t version) {
+        delete_acked(self, owner, version);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_sync_bucket(caf::actor_system& sys, sync_context_ptr ctx,
+                             const bucket_config* bucket, uint16_t shard) {
+  return sys.spawn(sync_bucket, std::move(ctx), bucket, shard);
+}
+
+}  // namespace tidegate::actors

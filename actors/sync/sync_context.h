@@ -1,0 +1,22 @@
+#pragma once
+
+#include <memory>
+
+#include <caf/actor.hpp>
+
+#include "actors/sync/bucket_config.h"
+#include "storage/oplog_store.h"
+
+namespace tidegate::actors {
+
+/// What every SYNC actor of a node shares. Immutable after start; owned by the node through
+/// a shared_ptr each actor holds. `store` is the node's: any actor reads, in transactions
+/// that end inside the call; only the storage_writer (storage_writer_of()) writes.
+struct sync_context {
+  sync_config config;
+  storage::oplog_store* store = nullptr;  ///< Owned by the node; outlives every actor.
+};
+
+using sync_context_ptr = std::shared_ptr<const sync_context>;
+
+}  // namespace tidegate::actors

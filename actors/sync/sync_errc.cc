@@ -1,0 +1,25 @@
+#include "actors/sync/sync_errc.h"
+
+namespace tidegate::actors {
+
+const char* to_string(sync_errc code) {
+  switch (code) {
+    case sync_errc::unknown_business:
+      return "unknown_business";
+    case sync_errc::unknown_bucket:
+      return "unknown_bucket";
+    case sync_errc::bad_owner:
+      return "bad_owner";
+    case sync_errc::payload_too_large:
+      return "payload_too_large";
+    case sync_errc::bad_msg_id:
+      return "bad_msg_id";
+    case sync_errc::not_durable:
+      return "not_durable";
+    case sync_errc::overloaded:
+      return "overloaded";
+  }
+  return "unknown";
+}
+
+}  // namespace tidegate::actors

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstdint>
+
+#include <caf/error.hpp>
+
+namespace tidegate::actors {
+
+/// Why a publish or a sync request was refused. Numbers travel inside caf::error: append
+/// only. The ingress maps them to HTTP statuses and JSON error codes (docs/ingress-api.md).
+enum class sync_errc : uint8_t {
+  unknown_business = 1,  ///< No bucket is mapped to the business (400).
+  unknown_bucket,        ///< The bucket is not configured (400).
+  bad_owner,             ///< Empty or over 160 bytes (400).
+  payload_too_large,     ///< Over `sync.max_payload_bytes` (413).
+  bad_msg_id,            ///< Empty or over 160 bytes (400).
+  not_durable,           ///< Storage refused or failed the write: nothing was acked (503).
+  overloaded,            ///< The bucket's queue is full; retry later (429).
+};
+
+const char* to_string(sync_errc code);
+
+}  // namespace tidegate::actors
+
+CAF_ERROR_CODE_ENUM(tidegate::actors::sync_errc, "sync")

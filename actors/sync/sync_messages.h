@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "storage/oplog_record.h"
+#include "storage/oplog_store.h"
+
+namespace tidegate::actors {
+
+/// One SYNC op from a backend (ingress) or a push, before it has a version.
+struct publish_request {
+  std::string app_id;    ///< The publishing app (ingress authenticated it).
+  std::string business;  ///< Mapped to a bucket by config.
+  std::string bucket;    ///< Set by the router from `business` (callers may leave it empty).
+  std::string owner;     ///< User id, device id, or app id (`global`), per the bucket's kind.
+  std::string payload;
+  std::string msg_id;   ///< Idempotency key: (bucket, business, owner, msg_id) is unique.
+  uint64_t ttl_ms = 0;  ///< 0 = no expiry.
+  std::optional<storage::op_filters> filters;
+  std::optional<storage::push_display> push;
+};
+
+/// The version an op got, once it is durable. `duplicated`: the msg_id was seen before and
+/// this is the version it got then; nothing new was stored.
+struct publish_result {
+  uint64_t version = 0;
+  bool duplicated = false;
+};
+
+/// A page of one owner's log for a session (SYNC_REQ, or an online push).
+struct sync_page {
+  std::string bucket;
+  std::vector<storage::oplog_record> records;
+  bool more = false;
+  bool reset = false;
+  uint64_t head = 0;
+};
+
+}  // namespace tidegate::actors
+
+// Local only for now: these travel between actors of one node. The cluster will give them
+// an inspect() and type ids.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::write_batch)
