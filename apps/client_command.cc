@@ -1,6 +1,9 @@
-// `tidegate client`: one MMTP connection from the command line, printing every frame received.
+// `tidegate client`: one MMTP connection from the command line, printing every frame received
+// and, with --sync, every SYNC op.
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,6 +14,7 @@
 #include "client/endpoint.h"
 #include "client/event_loop.h"
 #include "client/frame_text.h"
+#include "client/sync_store.h"
 #include "protocol/auth_token.h"
 
 namespace tidegate::apps {
@@ -34,7 +38,62 @@ struct client_options {
   bool background = false;
   bool reconnect = false;
   uint32_t timeout_ms = 10'000;
+  bool sync = false;
+  std::string sync_key_file;
 };
+
+// Without --duration, --sync exits once no SYNC_DATA arrived for this long after login.
+constexpr milliseconds sync_idle_exit{500};
+
+bool printable(const std::string& text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      if (c != '\n' && c != '\t') {
+        return false;
+      }
+    }
+  }
+  return true;  // UTF-8 bytes >= 0x80 print as they are
+}
+
+// A quoted string with \, " and newlines escaped, so one op stays on one line.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string hex(const std::string& bytes) {
+  std::string out;
+  char buf[3];
+  for (unsigned char c : bytes) {
+    std::snprintf(buf, sizeof(buf), "%02x", c);
+    out += buf;
+  }
+  return out;
+}
+
+std::string describe_op(const std::string& bucket, const v1::Op& op) {
+  std::string line = "op bucket=" + quoted(bucket) + " version=" + std::to_string(op.version())
+                     + " business=" + quoted(op.business()) + " msg_id=" + quoted(op.msg_id());
+  line += printable(op.payload()) ? " payload=" + quoted(op.payload())
+                                  : " payload_hex=" + hex(op.payload());
+  if (op.has_push()) {
+    line += " push_title=" + quoted(op.push().title()) + " push_body=" + quoted(op.push().body());
+  }
+  return line;
+}
 
 int run_client(const client_options& opts) {
   client::connection_config config;
@@ -66,12 +125,35 @@ int run_client(const client_options& opts) {
                                         static_cast<uint64_t>(now_s) + opts.ttl_s);
   }
 
+  client::sync_store store{opts.sync_key_file};  // in memory without a file
   client::event_loop loop;
+  auto last_sync_data = loop.now();
+  if (opts.sync) {
+    if (store.load() == client::sync_load_status::corrupt) {
+      std::cerr << "tidegate client: warning: sync key " << store.load_error()
+                << "; syncing every bucket from the start\n";
+    } else if (!store.in_memory()) {
+      std::cerr << "tidegate client: sync key " << store.path() << ": " << store.cursors().size()
+                << " bucket(s)\n";
+    }
+    config.sync.enabled = true;
+    config.sync.store = &store;
+    config.sync.on_ops = [](const std::string& bucket, const std::vector<v1::Op>& ops) {
+      for (const auto& op : ops) {
+        std::cout << describe_op(bucket, op) << "\n";
+      }
+      std::cout << std::flush;
+    };
+    config.sync.on_reset = [](const std::string& bucket, uint64_t head) {
+      std::cout << "reset bucket=" << quoted(bucket) << " head_version=" << head << std::endl;
+    };
+  }
   client::connection conn{loop, config};
   bool done = false;
   bool ok = false;
   uint32_t pongs = 0;
   bool by_duration = opts.duration_s > 0;
+  bool sync_idle = opts.sync && !by_duration;
   // From a timer, not inside the callbacks: the connection acts on the frame first.
   auto ping_soon = [&] { loop.add_timer(milliseconds{0}, [&] { conn.ping_now(); }); };
   auto succeed_soon = [&] {
@@ -81,9 +163,25 @@ int run_client(const client_options& opts) {
     });
   };
 
+  // Polls for the end of the first sync: no SYNC_DATA for sync_idle_exit.
+  std::function<void()> check_idle = [&] {
+    auto quiet = loop.now() - last_sync_data;
+    if (quiet >= sync_idle_exit) {
+      ok = conn.state() == client::connection_state::ready;
+      done = true;
+      conn.stop();
+      return;
+    }
+    loop.add_timer(sync_idle_exit - quiet, check_idle);
+  };
+
   conn.on_frame([&](const protocol::frame& frame) {
+    if (frame.type == v1::FRAME_TYPE_SYNC_DATA && opts.sync) {
+      last_sync_data = loop.now();
+      return;  // its ops print as lines of their own
+    }
     std::cout << "<- " << client::describe_frame(frame) << std::endl;
-    if (frame.type != v1::FRAME_TYPE_PONG || by_duration) {
+    if (frame.type != v1::FRAME_TYPE_PONG || by_duration || opts.sync) {
       return;
     }
     if (++pongs >= opts.pings) {
@@ -99,7 +197,12 @@ int run_client(const client_options& opts) {
         break;
       case client::connection_state::ready:
         std::cerr << "tidegate client: logged in as '" << conn.user_id() << "'\n";
-        if (!by_duration && opts.pings == 0) {
+        if (sync_idle) {
+          last_sync_data = loop.now();
+          loop.add_timer(sync_idle_exit, check_idle);
+        } else if (opts.sync) {
+          break;  // --duration: stay for online pushes
+        } else if (!by_duration && opts.pings == 0) {
           succeed_soon();
         } else if (!by_duration && opts.heartbeat_ms == 0) {
           ping_soon();
@@ -125,8 +228,9 @@ int run_client(const client_options& opts) {
   auto limit =
       by_duration
           ? std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>{opts.duration_s})
-          : milliseconds{2 * uint64_t{opts.timeout_ms}}
-                + milliseconds{uint64_t{opts.pings} * opts.heartbeat_ms};
+      : sync_idle ? milliseconds{10 * uint64_t{opts.timeout_ms}}  // a guard; the idle check ends it
+                  : milliseconds{2 * uint64_t{opts.timeout_ms}}
+                        + milliseconds{uint64_t{opts.pings} * opts.heartbeat_ms};
   conn.start();
   loop.run_until([&] { return done; }, start + limit);
   if (by_duration && !done) {
@@ -135,6 +239,9 @@ int run_client(const client_options& opts) {
       std::cerr << "tidegate client: error: not logged in after " << opts.duration_s << " s (state "
                 << client::to_string(conn.state()) << ")\n";
     }
+  } else if (!done && sync_idle) {
+    std::cerr << "tidegate client: error: sync did not finish within " << limit.count()
+              << " ms (state " << client::to_string(conn.state()) << ")\n";
   } else if (!done) {
     std::cerr << "tidegate client: error: timed out after " << limit.count() << " ms (state "
               << client::to_string(conn.state()) << ", " << pongs << "/" << opts.pings
@@ -145,6 +252,17 @@ int run_client(const client_options& opts) {
   std::cerr << "tidegate client: frames in " << c.frames_in << ", out " << c.frames_out
             << ", pings " << c.pings_sent << ", pongs " << c.pongs_received << ", last rtt "
             << conn.last_rtt().count() << " ms\n";
+  if (const auto* sync = conn.sync()) {
+    const auto& s = sync->counters();
+    std::cerr << "tidegate client: sync ops " << s.delivered << ", duplicates " << s.duplicates
+              << ", resets " << s.resets << ", gaps " << s.resyncs << ", held " << sync->held()
+              << ", requests " << c.sync_requests << ", acks " << c.sync_acks << "\n";
+    if (c.sync_save_failures != 0) {
+      std::cerr << "tidegate client: error: could not save the sync key: " << store.last_error()
+                << "\n";
+      ok = false;
+    }
+  }
   return ok ? 0 : 1;
 }
 
@@ -190,6 +308,11 @@ void add_client_command(CLI::App& root, command_runner& run) {
   cmd->add_option("--timeout", opts->timeout_ms, "Connect, login and pong timeout in ms")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{600'000}));
+  cmd->add_flag("--sync", opts->sync,
+                "After login, sync and print every op (with --duration: also online pushes)");
+  cmd->add_option("--sync-key-file", opts->sync_key_file,
+                  "Load and save the sync key (bucket cursors) here; default: in memory")
+      ->needs("--sync");
   cmd->callback([opts, &run, token, user] {
     if (token->count() == 0 && user->count() == 0) {
       throw CLI::RequiredError("--token or --user with --secret");

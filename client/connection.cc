@@ -10,8 +10,23 @@
 
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
+#include "tidegate/v1/sync.pb.h"
 
 namespace tidegate::client {
+
+// Only for connections with sync on: the receiver, the key, and the SYNC_ACK timer.
+struct connection::sync_state {
+  explicit sync_state(sync_config& config)
+      : store(config.store != nullptr ? config.store : &own_store),
+        receiver(store->cursors(), std::move(config.on_ops), std::move(config.on_reset),
+                 config.receiver) {}
+
+  sync_store own_store;  // when the config names none: in memory
+  sync_store* store;
+  sync_receiver receiver;
+  event_loop::timer_id ack_timer = 0;
+  bool unsaved = false;  // cursors moved since the last save
+};
 
 namespace {
 
@@ -91,11 +106,17 @@ connection::connection(event_loop& loop, connection_config config)
   config_.max_racers = std::clamp<uint32_t>(config_.max_racers, 1, racers_.size());
   config_.ack_every = std::max<uint32_t>(config_.ack_every, 1);
   heartbeat_.set_foreground(config_.foreground);
+  if (config_.sync.enabled) {
+    sync_ = std::make_unique<sync_state>(config_.sync);
+  }
 }
 
 connection::~connection() {
   close_racers();
   close_socket();
+  if (sync_) {
+    save_sync_key();
+  }
   for (auto* id : {&stagger_timer_, &connect_timer_, &reconnect_timer_}) {
     cancel(*id);
   }
@@ -386,6 +407,9 @@ bool connection::read_available() {
            true);
     return false;
   }
+  if (sync_) {
+    after_read_sync();
+  }
   // Cumulative acks, batched: every ack_every frames (above), else after ack_delay.
   if (unacked_ > 0 && ack_timer_ == 0) {
     ack_timer_ = loop_.add_timer(config_.ack_delay, [this] {
@@ -421,6 +445,9 @@ void connection::handle_frame(protocol::frame& frame) {
       break;
     case v1::FRAME_TYPE_ERROR:
       on_error_frame(frame);
+      break;
+    case v1::FRAME_TYPE_SYNC_DATA:
+      on_sync_data(frame);
       break;
     default:
       break;  // ACK and capabilities this SDK does not use yet
@@ -482,6 +509,9 @@ void connection::on_auth_ok(const protocol::frame& frame) {
   ++counters_.sessions;
   last_close_ = {};
   schedule_ping();
+  if (sync_) {
+    send_sync_request(counters_.sessions == 1 ? v1::SYNC_REASON_LOGIN : v1::SYNC_REASON_CONNECT);
+  }
   set_state(connection_state::ready);
 }
 
@@ -598,6 +628,9 @@ void connection::set_foreground(bool foreground) {
     } else {
       send_ping();  // tells the server the new state and interval now
     }
+    if (foreground && sync_) {
+      send_sync_request(v1::SYNC_REASON_FOREGROUND);
+    }
   } else if (state_ == connection_state::waiting && foreground) {
     cancel(reconnect_timer_);
     backoff_.reset();
@@ -606,20 +639,102 @@ void connection::set_foreground(bool foreground) {
   }
 }
 
+// ---- SYNC -------------------------------------------------------------------------------
+
+const sync_receiver* connection::sync() const {
+  return sync_ ? &sync_->receiver : nullptr;
+}
+
+bool connection::request_sync() {
+  if (!sync_ || state_ != connection_state::ready) {
+    return false;
+  }
+  send_sync_request(v1::SYNC_REASON_EXPLICIT);
+  return true;
+}
+
+void connection::send_sync_request(v1::SyncReason reason) {
+  // The whole key, also for a gap in one bucket: SyncRequest syncs an unnamed bucket from 0.
+  auto request = sync_->receiver.make_request(reason);
+  ++counters_.sync_requests;
+  send(v1::FRAME_TYPE_SYNC_REQ, request, v1::CHANNEL_SYNC);
+}
+
+void connection::on_sync_data(const protocol::frame& frame) {
+  if (!sync_) {
+    return;  // not asked for; the transport ack covers it
+  }
+  v1::SyncData data;
+  if (!data.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_BAD_PAYLOAD,
+            "unparsable SYNC_DATA from " + connected_address_},
+           true);
+    return;
+  }
+  auto epoch = epoch_;
+  auto result = sync_->receiver.on_page(data);  // runs the app's callbacks
+  if (result.delivered != 0 || result.reset) {
+    sync_->unsaved = true;
+  }
+  if (epoch != epoch_) {
+    save_sync_key();  // a callback stopped us before the cursor moved: finish() saved too early
+    return;
+  }
+  if (result.resync) {
+    send_sync_request(v1::SYNC_REASON_EXPLICIT);
+  }
+}
+
+void connection::after_read_sync() {
+  auto& receiver = sync_->receiver;
+  if (receiver.ack_due()) {
+    sync_ack_now();
+  } else if (receiver.ack_pending() && sync_->ack_timer == 0 && fd_ >= 0) {
+    sync_->ack_timer = loop_.add_timer(config_.sync.ack_delay, [this] {
+      sync_->ack_timer = 0;
+      sync_ack_now();
+    });
+  }
+}
+
+void connection::sync_ack_now() {
+  cancel(sync_->ack_timer);
+  if (fd_ < 0 || state_ != connection_state::ready || !sync_->receiver.ack_pending()) {
+    return;
+  }
+  // Durable first: once acked, the server may delete `once` ops we would otherwise re-request.
+  save_sync_key();
+  auto ack = sync_->receiver.take_ack();
+  ++counters_.sync_acks;
+  send(v1::FRAME_TYPE_SYNC_ACK, ack, v1::CHANNEL_SYNC);
+}
+
+void connection::save_sync_key() {
+  if (!sync_->unsaved) {
+    return;
+  }
+  sync_->unsaved = false;
+  if (!sync_->store->save(sync_->receiver.cursors())) {
+    ++counters_.sync_save_failures;  // the ack still goes: the app has the ops
+  }
+}
+
 // ---- output -----------------------------------------------------------------------------
 
-void connection::enqueue(v1::FrameType type, const google::protobuf::MessageLite& message) {
+void connection::enqueue(v1::FrameType type, const google::protobuf::MessageLite& message,
+                         uint8_t channel) {
   if (fd_ < 0) {
     return;
   }
   auto before = out_.size();
-  encoder_.encode(type, v1::CHANNEL_CONTROL, out_seq_++, 0, message, out_);
+  encoder_.encode(type, channel, out_seq_++, 0, message, out_);
   counters_.bytes_out += out_.size() - before;
   ++counters_.frames_out;
 }
 
-void connection::send(v1::FrameType type, const google::protobuf::MessageLite& message) {
-  enqueue(type, message);
+void connection::send(v1::FrameType type, const google::protobuf::MessageLite& message,
+                      uint8_t channel) {
+  enqueue(type, message, channel);
   flush();
 }
 
@@ -671,6 +786,9 @@ void connection::close_socket() {
   for (auto* id : {&handshake_timer_, &ping_timer_, &pong_timer_, &ack_timer_, &fail_timer_}) {
     cancel(*id);
   }
+  if (sync_) {
+    cancel(sync_->ack_timer);
+  }
   if (fd_ >= 0) {
     loop_.remove_fd(fd_);
     ::close(fd_);
@@ -696,6 +814,10 @@ void connection::finish(close_info info, bool retry, milliseconds delay, bool us
   close_socket();
   for (auto* id : {&stagger_timer_, &connect_timer_, &reconnect_timer_}) {
     cancel(*id);
+  }
+  if (sync_) {
+    sync_->receiver.on_session_end();
+    save_sync_key();  // unacked cursors: the next SYNC_REQ carries them
   }
   last_close_ = std::move(info);
   if (!retry || !config_.reconnect || last_close_.reason == close_reason::stopped) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "client/endpoint.h"
 #include "client/event_loop.h"
 #include "client/heartbeat_policy.h"
+#include "client/sync_receiver.h"
+#include "client/sync_store.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/frame_encoder.h"
 #include "tidegate/v1/error.pb.h"
@@ -50,6 +53,25 @@ struct close_info {
   std::string message;
 };
 
+/// SYNC in a connection (DESIGN §5): off by default, so a connection without it carries only
+/// this struct and a null pointer.
+struct sync_config {
+  bool enabled = false;
+  /// The sync key, already load()ed by the caller, who keeps it alive past the connection;
+  /// null keeps the key in memory only. Saved before every SYNC_ACK and when a session ends.
+  sync_store* store = nullptr;
+  /// Ops of one bucket, contiguous versions, oldest first: each version once per process.
+  /// The cursor moves after it returns; an app that crashes before the next save sees the
+  /// ops again on restart.
+  sync_receiver::ops_callback on_ops;
+  /// The server reset a bucket: drop local state for it and reload from the app's backend.
+  sync_receiver::reset_callback on_reset;
+  /// A SYNC_ACK goes out at the end of a read once a bucket caught up or
+  /// receiver.ack_every_ops ops were delivered, else at most this long after a delivery.
+  std::chrono::milliseconds ack_delay{200};
+  sync_receiver_config receiver;
+};
+
 struct connection_config {
   /// "host:port" entries, tried in order, up to max_racers at a time.
   std::vector<std::string> addresses;
@@ -77,6 +99,7 @@ struct connection_config {
   /// Local IP literal to connect from ("127.0.0.2"); empty = the kernel's choice. Lets a load
   /// generator go past ~28k connections to one server address (the ephemeral port range).
   std::string source_address;
+  sync_config sync;
 };
 
 struct connection_counters {
@@ -89,6 +112,9 @@ struct connection_counters {
   uint64_t sessions = 0;          ///< Times the connection became ready.
   uint64_t pings_sent = 0;
   uint64_t pongs_received = 0;
+  uint64_t sync_requests = 0;       ///< SYNC_REQs sent.
+  uint64_t sync_acks = 0;           ///< SYNC_ACKs sent.
+  uint64_t sync_save_failures = 0;  ///< Sync key saves that failed; see sync_store::last_error.
 };
 
 /// One MMTP client connection on an event_loop: races TCP connects over the configured
@@ -121,6 +147,9 @@ class connection {
   void set_foreground(bool foreground);
   /// Sends a PING now if ready and none is outstanding; false otherwise.
   bool ping_now();
+  /// Sends a SYNC_REQ (reason EXPLICIT) with the sync key now; false if sync is off or the
+  /// connection is not ready. Going to the foreground sends one too (reason FOREGROUND).
+  bool request_sync();
 
   connection_state state() const { return state_; }
   const close_info& last_close() const { return last_close_; }
@@ -132,6 +161,8 @@ class connection {
   const std::string& session_id() const { return session_id_; }
   /// The round trip of the last PONG.
   std::chrono::milliseconds last_rtt() const { return last_rtt_; }
+  /// The SYNC state (cursors, counters), or null when sync is off.
+  const sync_receiver* sync() const;
 
  private:
   struct racer {
@@ -158,14 +189,23 @@ class connection {
   void on_goaway(const protocol::frame& frame);
   void on_error_frame(const protocol::frame& frame);
   /// Encodes a frame into the output buffer; flush() writes it.
-  void enqueue(v1::FrameType type, const google::protobuf::MessageLite& message);
-  void send(v1::FrameType type, const google::protobuf::MessageLite& message);
+  void enqueue(v1::FrameType type, const google::protobuf::MessageLite& message,
+               uint8_t channel = v1::CHANNEL_CONTROL);
+  void send(v1::FrameType type, const google::protobuf::MessageLite& message,
+            uint8_t channel = v1::CHANNEL_CONTROL);
   void flush();
   void note_ack(const protocol::frame& frame);
   void ack_now();
   void send_ping();
   void schedule_ping();
   void apply_accepted_interval(uint32_t accepted_ms);
+
+  void send_sync_request(v1::SyncReason reason);
+  void on_sync_data(const protocol::frame& frame);
+  /// Saves the cursors if they moved, then sends the SYNC_ACK.
+  void sync_ack_now();
+  void after_read_sync();
+  void save_sync_key();
 
   /// Ends the session or round; reconnects after `delay` (or backoff) unless told not to.
   void finish(close_info info, bool retry, std::chrono::milliseconds delay = {},
@@ -219,6 +259,8 @@ class connection {
   std::string user_id_;
   std::string session_id_;
   std::chrono::milliseconds last_rtt_{0};
+  struct sync_state;
+  std::unique_ptr<sync_state> sync_;  // null unless config.sync.enabled
 };
 
 }  // namespace tidegate::client
