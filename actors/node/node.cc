@@ -129,6 +129,9 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   if (n->store_) {
     writer_config wcfg;
     wcfg.sync_interval_ms = cfg.storage.sync_interval_ms;
+    for (const auto& bucket : cfg.sync.buckets) {
+      wcfg.retention.emplace_back(bucket.id, bucket.retention);
+    }
     children.push_back(
         {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
            auto writer = spawn_storage_writer(sys, *env, *store, wcfg);

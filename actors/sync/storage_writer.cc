@@ -7,6 +7,7 @@
 #include <deque>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -133,11 +134,13 @@ class writer_core {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       while (queue_.empty() && !stop_) {
-        if (!dirty_) {
-          cv_.wait(lock);
-        } else if (cv_.wait_until(lock, next_sync_) == std::cv_status::timeout) {
+        auto wake = next_maintenance_;
+        if (dirty_) {
+          wake = std::min(wake, next_sync_);
+        }
+        if (cv_.wait_until(lock, wake) == std::cv_status::timeout) {
           lock.unlock();
-          sync_now();
+          housekeeping();
           lock.lock();
         }
       }
@@ -159,11 +162,9 @@ class writer_core {
       if (orphaned_) {
         break;  // the report ended the facade (see ~writer_thread): the environment may be gone
       }
-      if (dirty_ && clock_type::now() >= next_sync_) {  // busy writers sync on time too
-        lock.unlock();
-        sync_now();
-        lock.lock();
-      }
+      lock.unlock();
+      housekeeping();  // busy writers sync and trim on time too
+      lock.lock();
     }
     std::deque<queued_write> rest;
     rest.swap(queue_);
@@ -289,6 +290,46 @@ class writer_core {
     }
   }
 
+  // Runs what is due: the periodic sync, then retention. Thread only.
+  void housekeeping() {
+    auto now = clock_type::now();
+    if (dirty_ && now >= next_sync_) {
+      sync_now();
+    }
+    if (now >= next_maintenance_) {
+      maintain();
+    }
+  }
+
+  // Deletes expired dedupe entries and ops beyond each bucket's retention, bounded per run.
+  // Failures are logged and retried next run: retention is never needed for correctness.
+  void maintain() {
+    next_maintenance_ = clock_type::now() + std::chrono::milliseconds(cfg_.maintenance_interval_ms);
+    auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+    bool deleted = false;
+    if (auto expired = store_.expire_dedupe(now_ms, cfg_.max_maintenance_deletes)) {
+      deleted = *expired > 0;
+    } else {
+      std::cerr << "tidegate: storage_writer: dedupe expiry: " << expired.error().detail << "\n";
+    }
+    for (const auto& [bucket, policy] : cfg_.retention) {
+      auto stats = store_.compact(bucket, policy, now_ms, cfg_.max_maintenance_deletes,
+                                  compact_cursors_[bucket]);
+      if (!stats) {
+        std::cerr << "tidegate: storage_writer: retention of bucket " << int{bucket} << ": "
+                  << stats.error().detail << "\n";
+        continue;
+      }
+      deleted = deleted || stats->deleted > 0;
+    }
+    if (deleted && env_.mode() == storage::durability::periodic && !dirty_) {
+      dirty_ = true;
+      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
+    }
+  }
+
   // Flushes the commits made since the last sync (periodic mode). In that mode an ack means
   // "committed to the OS": a process crash loses nothing, but a machine crash or power loss
   // loses what was acked since the last successful sync (at most ~sync_interval_ms of acks).
@@ -328,6 +369,8 @@ class writer_core {
   bool stop_ = false;               // guarded by mu_
   bool orphaned_ = false;           // guarded by mu_
 
+  clock_type::time_point next_maintenance_ = clock_type::now();  // thread only
+  std::map<uint8_t, storage::compact_cursor> compact_cursors_;   // thread only
   bool dirty_ = false;                // thread only: commits since the last sync (periodic mode)
   clock_type::time_point next_sync_;  // thread only
 

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/error.hpp>
@@ -27,6 +29,12 @@ struct writer_config {
   uint32_t max_delay_us = 0;
   /// In durability::periodic mode: env.sync() this often while commits are unsynced.
   uint32_t sync_interval_ms = 100;
+  /// Retention: every maintenance_interval_ms the thread deletes expired dedupe entries and,
+  /// per bucket id listed here, ops beyond its policy (storage::oplog_store::compact), at most
+  /// max_maintenance_deletes of each per run, so a run never holds the writer for long.
+  std::vector<std::pair<uint8_t, storage::retention_policy>> retention;
+  uint32_t maintenance_interval_ms = 1000;
+  size_t max_maintenance_deletes = 1000;
   /// Tests only: runs on the writer thread before each group commit (may block it).
   std::function<void()> before_commit;
   /// Tests only: runs on the writer thread after each periodic env.sync().

@@ -409,3 +409,31 @@ TEST_F(StorageWriterTest, PeriodicModeSyncsOnItsTimer) {
 
 }  // namespace
 }  // namespace tidegate::actors
+
+namespace tidegate::actors {
+namespace {
+
+TEST_F(StorageWriterTest, RetentionTrimsOldOpsInTheBackground) {
+  writer_config cfg;
+  storage::retention_policy keep_two;
+  keep_two.keep_count = 2;
+  cfg.retention.emplace_back(uint8_t{1}, keep_two);
+  cfg.maintenance_interval_ms = 1;
+  auto writer = spawn(cfg);
+  ASSERT_EQ(write(writer, appends("user:1", 1, 5)), caf::error{});
+  uint64_t watermark = 0;
+  for (int i = 0; i < 500 && watermark != 4; ++i) {  // bounded: the thread trims on its timer
+    auto low = store_->low_watermark(0, 1, "user:1");
+    ASSERT_TRUE(low);
+    watermark = *low;
+    if (watermark != 4) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  EXPECT_EQ(watermark, 4u);  // versions 4 and 5 kept
+  EXPECT_EQ(head_of("user:1"), 5u);
+  ASSERT_EQ(write(writer, appends("user:1", 6, 6)), caf::error{});  // versions continue
+}
+
+}  // namespace
+}  // namespace tidegate::actors
