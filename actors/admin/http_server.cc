@@ -83,6 +83,9 @@ std::optional<std::string> http_server::start() {
   }
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [threads = worker_threads_] { return new httplib::ThreadPool(threads); };
+  // Replies are written in more than one send(): without TCP_NODELAY, Nagle plus the client's
+  // delayed ACK stalls every reply on a kept-alive connection by tens of milliseconds.
+  server->set_tcp_nodelay(true);
   if (max_body_bytes_ > 0) {
     server->set_payload_max_length(max_body_bytes_);
   }
