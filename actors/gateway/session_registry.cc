@@ -64,12 +64,7 @@ void forget(registry_actor* self, const caf::actor_addr& who) {
 // which UBSan reports; every function actor here takes at least one.)
 caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
-    auto current = sys->registry().get<caf::actor>(registry_name);
-    if (current && current.address() == addr) {
-      sys->registry().erase(registry_name);
-    }
-  });
+  name_while_running(self, registry_name);
   self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
   return {
       [self](hello_atom, const std::string& device) {

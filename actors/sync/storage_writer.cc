@@ -463,13 +463,7 @@ caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
   self->state.worker =
       std::make_unique<writer_thread>(*env, *store, std::move(cfg), self->address());
   // Named while it runs (decision 0005); a newer writer's name is left alone.
-  self->home_system().registry().put(storage_writer_name, caf::actor{self});
-  self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
-    auto current = sys->registry().get<caf::actor>(storage_writer_name);
-    if (current && current.address() == addr) {
-      sys->registry().erase(storage_writer_name);
-    }
-  });
+  name_while_running(self, storage_writer_name);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (!msg.reason || st.exit_reason) {

@@ -53,12 +53,7 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
 
 caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  self->attach_functor([sys = &self->home_system(), addr = self->address()](const caf::error&) {
-    auto current = sys->registry().get<caf::actor>(router_name);
-    if (current && current.address() == addr) {
-      sys->registry().erase(router_name);
-    }
-  });
+  name_while_running(self, router_name);
   // A bucket that crashed is spawned again on next use, from what storage holds.
   self->set_down_handler([self](caf::down_msg& msg) {
     auto i = self->state.by_actor.find(msg.source);
