@@ -7,6 +7,7 @@
 #include "apps/commands.h"
 #include "bench/load/connections_bench.h"
 #include "bench/load/connections_worker.h"
+#include "bench/load/sync_bench.h"
 
 namespace tidegate::apps {
 namespace {
@@ -73,12 +74,44 @@ void add_connections_command(CLI::App& bench, command_runner& run) {
   });
 }
 
+void add_sync_command(CLI::App& bench, command_runner& run) {
+  auto opts = std::make_shared<bench::sync_options>();
+  auto* cmd = bench.add_subcommand(
+      "sync", "Publish SYNC ops over HTTP to online clients; report ops/s and delivery latency");
+  cmd->add_option("--scenario", opts->scenario,
+                  "ingest (batches back to back), latency (single ops at --rate) or all")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ingest", "latency", "all"}));
+  cmd->add_option("--duration", opts->duration_s, "Seconds of publishing per scenario")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{600}));
+  cmd->add_option("--publishers", opts->publishers, "HTTP publisher threads")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{64}));
+  cmd->add_option("--batch", opts->batch,
+                  "Ops per POST /v1/sync/ops:batch (ingest; 1 = /v1/sync/ops)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1000}));
+  cmd->add_option("--clients", opts->clients, "Online SDK clients (users u0..uN-1)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{19'000}));
+  cmd->add_option("--rate", opts->rate, "Single ops per second (latency)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
+  cmd->add_option("--durability", opts->durability, "The node's [storage] durability")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fsync", "periodic"}));
+  cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
+  cmd->callback([opts, &run] { run = [opts] { return bench::run_sync_bench(*opts); }; });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& root, command_runner& run) {
   auto* cmd = root.add_subcommand("bench", "Load scenarios against a real node over loopback");
   cmd->require_subcommand(1);
   add_connections_command(*cmd, run);
+  add_sync_command(*cmd, run);
 }
 
 }  // namespace tidegate::apps

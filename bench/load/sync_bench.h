@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tidegate::bench {
+
+/// `tidegate bench sync`: SYNC ingest throughput and publish->delivery latency.
+struct sync_options {
+  std::string scenario = "all";  ///< "ingest", "latency" or "all".
+  uint32_t duration_s = 10;      ///< Publishing time of each scenario.
+  uint32_t publishers = 4;       ///< HTTP publisher threads (one kept-alive connection each).
+  uint32_t batch = 100;          ///< Ops per POST /v1/sync/ops:batch (ingest).
+  uint32_t clients = 1000;       ///< Online SDK clients, users u0..u(N-1).
+  double rate = 2000;            ///< Single ops per second (latency).
+  std::string durability = "fsync";
+  uint32_t payload_bytes = 100;
+  bool json = false;
+};
+
+/// Runs the chosen scenarios, each against a fresh `tidegate node` child on a temp data_dir,
+/// and prints the report; returns 0 if every scenario ran and every acked op was delivered.
+int run_sync_bench(const sync_options& opts);
+
+}  // namespace tidegate::bench
