@@ -22,6 +22,8 @@ int run_node(const std::string& path, bool check_only) {
     return 0;
   }
   auto signals = block_shutdown_signals();
+  sigaddset(&signals, SIGHUP);  // reload, taken by sigwait below like the others
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::string error;
   auto node = actors::node::start(*loaded.config, error);
   if (!node) {
@@ -33,8 +35,23 @@ int run_node(const std::string& path, bool check_only) {
             << node->client_port() << ", metrics on http://" << cfg.http.host << ":"
             << node->http_port() << "/metrics, max " << node->context().max_connections
             << " connections" << std::endl;
+  node->set_config_path(path);
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) {
+      break;
+    }
+    // SIGHUP: re-read the file and apply what can change at runtime; a bad file changes
+    // nothing and the node keeps running.
+    auto again = actors::load_node_config(path);
+    std::string why = again.error ? again.error->to_string() : node->reload(*again.config);
+    if (why.empty()) {
+      std::cout << "tidegate node " << cfg.node_id << ": SIGHUP: reloaded " << path << std::endl;
+    } else {
+      std::cerr << "tidegate node " << cfg.node_id << ": SIGHUP: not reloaded: " << why << "\n";
+    }
+  }
   std::cout << "tidegate node " << cfg.node_id << ": " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", draining over " << cfg.gateway.drain_window_ms << " ms" << std::endl;
   auto drained = node->drain();

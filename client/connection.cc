@@ -673,7 +673,7 @@ void connection::on_sync_data(const protocol::frame& frame) {
   }
   auto epoch = epoch_;
   auto result = sync_->receiver.on_page(data);  // runs the app's callbacks
-  if (result.delivered != 0 || result.reset) {
+  if (result.delivered != 0 || result.skipped != 0 || result.reset) {
     sync_->unsaved = true;
   }
   if (epoch != epoch_) {

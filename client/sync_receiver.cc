@@ -89,14 +89,19 @@ sync_page_result sync_receiver::on_page(v1::SyncData& page) {
   }
   if (!run.empty()) {
     uint64_t last = run.back().version();
-    if (on_ops_) {
+    size_t moved = run.size();
+    // Skipped ops hold their place in the order (the cursor moves over them), not the app's.
+    run.erase(std::remove_if(run.begin(), run.end(), [](const v1::Op& op) { return op.skipped(); }),
+              run.end());
+    if (on_ops_ && !run.empty()) {
       on_ops_(name, run);
     }
     // Only now: an app that dies in the callback gets these ops again (not yet persisted).
     b.cursor = last;  // `b` stays valid: map nodes are never erased
     mark_dirty(b);
     result.delivered = run.size();
-    unacked_ops_ += run.size();
+    result.skipped = moved - run.size();
+    unacked_ops_ += moved;
   }
   result.held = b.held.size();
   // The last page of an answer (or an online push that continues the cursor) settles the
@@ -114,6 +119,7 @@ sync_page_result sync_receiver::on_page(v1::SyncData& page) {
     ++counters_.resyncs;
   }
   counters_.delivered += result.delivered;
+  counters_.skipped += result.skipped;
   counters_.duplicates += result.duplicates;
   return result;
 }

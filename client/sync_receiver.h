@@ -13,7 +13,8 @@
 namespace tidegate::client {
 
 struct sync_receiver_config {
-  /// An ack is due at once after this many ops were delivered since the last one.
+  /// An ack is due at once after the cursor moved over this many ops (delivered or skipped)
+  /// since the last one.
   uint32_t ack_every_ops = 64;
   /// Ops held back behind a gap, per bucket; later ones are dropped (the re-sync resends them).
   size_t max_held_ops = 1024;
@@ -22,6 +23,7 @@ struct sync_receiver_config {
 /// What one SyncData page did.
 struct sync_page_result {
   size_t delivered = 0;   ///< Ops passed to the app.
+  size_t skipped = 0;     ///< Skipped ops (not for this client): the cursor moved over them.
   size_t duplicates = 0;  ///< Ops at or below the cursor (or already held): dropped.
   size_t held = 0;        ///< Ops now held back behind a gap.
   size_t dropped = 0;     ///< Ops past max_held_ops: dropped, the re-sync brings them again.
@@ -32,6 +34,7 @@ struct sync_page_result {
 struct sync_receiver_counters {
   uint64_t pages = 0;
   uint64_t delivered = 0;
+  uint64_t skipped = 0;
   uint64_t duplicates = 0;
   uint64_t resets = 0;
   uint64_t resyncs = 0;  ///< Gaps that asked for a re-sync.
@@ -43,6 +46,8 @@ struct sync_receiver_counters {
 /// order: versions at or below the cursor are dropped (replays after a reconnect), versions
 /// past a gap are held back until the gap is filled, and a gap asks for a re-sync (never
 /// skipped). A reset page calls the reset callback and moves the cursor to `head_version`.
+/// An op the server marked `skipped` (filtered out or expired, docs/protocol.md §9.10) takes
+/// its place in the order like any other but is not passed to the app.
 ///
 /// The cursor moves only after the ops callback returned, and is what take_ack() reports and
 /// the owner persists before sending that ack. So a running app sees each version exactly
@@ -52,7 +57,8 @@ struct sync_receiver_counters {
 /// connection owns it.
 class sync_receiver {
  public:
-  /// Called with a run of ops of `bucket`, contiguous versions, oldest first.
+  /// Called with a run of ops of `bucket`, oldest first: contiguous versions except those
+  /// the server skipped, which are left out. Not called for a run of skipped ops only.
   using ops_callback =
       std::function<void(const std::string& bucket, const std::vector<v1::Op>& ops)>;
   /// Called when the server reset `bucket`: drop local state, reload from the backend; the

@@ -22,6 +22,21 @@ v1::SyncData page(const std::string& bucket, std::vector<uint64_t> versions, boo
   return data;
 }
 
+// Marks the ops of `page` with these versions as skipped (what the server sends for an op
+// that is not for this client): only the version is set.
+v1::SyncData& skip(v1::SyncData& data, std::vector<uint64_t> versions) {
+  for (auto& op : *data.mutable_ops()) {
+    for (auto v : versions) {
+      if (op.version() == v) {
+        op.Clear();
+        op.set_version(v);
+        op.set_skipped(true);
+      }
+    }
+  }
+  return data;
+}
+
 v1::SyncData reset_page(const std::string& bucket, uint64_t head) {
   v1::SyncData data;
   data.set_bucket(bucket);
@@ -211,6 +226,66 @@ TEST_F(SyncReceiverTest, AcksAreCumulativeAndBatched) {
   r.on_page(dup);
   EXPECT_FALSE(r.ack_pending());  // nothing new to ack
   EXPECT_EQ(r.counters().acks, 2u);
+}
+
+TEST_F(SyncReceiverTest, ASkippedOpMovesTheCursorAndTheAckWithoutTheApp) {
+  auto r = make({}, sync_receiver_config{4, 1024});
+  r.make_request(v1::SYNC_REASON_LOGIN);
+  auto p = page("global", {1, 2, 3});
+  skip(p, {2});
+  auto res = r.on_page(p);
+  EXPECT_EQ(res.delivered, 2u);
+  EXPECT_EQ(res.skipped, 1u);
+  EXPECT_FALSE(res.resync);  // not a gap
+  EXPECT_EQ(delivered_, (pairs{{"global", 1}, {"global", 3}}));
+  EXPECT_EQ(calls_, 1);
+  EXPECT_EQ(r.cursor("global"), 3u);
+  EXPECT_TRUE(r.ack_due());  // the bucket caught up
+  EXPECT_EQ(of(r.take_ack()), (pairs{{"global", 3}}));
+  EXPECT_EQ(r.counters().skipped, 1u);
+  EXPECT_EQ(r.counters().delivered, 2u);
+}
+
+TEST_F(SyncReceiverTest, APageOfOnlySkippedOpsIsFine) {
+  auto r = make({{"global", 4}});
+  r.make_request(v1::SYNC_REASON_LOGIN);
+  auto p = page("global", {5, 6});
+  skip(p, {5, 6});
+  auto res = r.on_page(p);
+  EXPECT_EQ(res.delivered, 0u);
+  EXPECT_EQ(res.skipped, 2u);
+  EXPECT_FALSE(res.resync);
+  EXPECT_EQ(calls_, 0);  // nothing for the app
+  EXPECT_EQ(r.cursor("global"), 6u);
+  EXPECT_TRUE(r.ack_due());
+  EXPECT_EQ(of(r.take_ack()), (pairs{{"global", 6}}));
+  auto next = page("global", {7});  // an online push continues after the skipped ones
+  res = r.on_page(next);
+  EXPECT_EQ(res.delivered, 1u);
+  EXPECT_FALSE(res.resync);
+  EXPECT_EQ(delivered_, (pairs{{"global", 7}}));
+}
+
+TEST_F(SyncReceiverTest, SkippedOpsAreDedupedAndFillGapsLikeOthers) {
+  auto r = make({{"global", 1}});
+  r.make_request(v1::SYNC_REASON_LOGIN);
+  auto pushed = page("global", {4});  // online push past a gap: held
+  r.on_page(pushed);
+  EXPECT_EQ(r.held(), 1u);
+  auto answer = page("global", {1, 2, 3, 4});
+  skip(answer, {1, 2, 3});
+  auto res = r.on_page(answer);
+  EXPECT_EQ(res.duplicates, 2u);  // 1 (at the cursor) and 4 (already held)
+  EXPECT_EQ(res.skipped, 2u);
+  EXPECT_EQ(res.delivered, 1u);
+  EXPECT_EQ(r.held(), 0u);
+  EXPECT_EQ(delivered_, (pairs{{"global", 4}}));
+  EXPECT_EQ(r.cursor("global"), 4u);
+  auto replay = page("global", {3});
+  skip(replay, {3});
+  res = r.on_page(replay);
+  EXPECT_EQ(res.duplicates, 1u);
+  EXPECT_EQ(res.skipped, 0u);
 }
 
 TEST_F(SyncReceiverTest, TheCursorMovesOnlyAfterTheCallbackReturned) {

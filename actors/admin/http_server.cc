@@ -35,6 +35,7 @@ http_request to_request(const httplib::Request& req) {
   out.path = req.path;
   out.target = req.target;
   out.body = req.body;
+  out.remote_addr = req.remote_addr;
   out.params.assign(req.params.begin(), req.params.end());
   out.headers.reserve(req.headers.size());
   for (const auto& [name, value] : req.headers) {

@@ -25,6 +25,7 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> params;   ///< Decoded query, in order.
   std::vector<std::pair<std::string, std::string>> headers;  ///< Names in lower case.
   std::string body;
+  std::string remote_addr;  ///< The peer's IP address, e.g. "127.0.0.1".
 
   /// The first header named `lower_name` (lower case), or null.
   const std::string* header(const std::string& lower_name) const;

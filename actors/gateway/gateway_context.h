@@ -25,13 +25,20 @@ struct gateway_context {
   std::string node_id;
   gateway_config config;
   std::unordered_map<std::string, app_entry> apps;
-  /// The buckets a session syncs (SYNC_REQ); owned by the node.
-  sync_config sync;
+  /// The buckets a session syncs (SYNC_REQ), replaced whole on reload: read it once per
+  /// use through sync() (an atomic load), never hold a reference across messages.
+  std::shared_ptr<const sync_config> sync() const { return std::atomic_load(&sync_); }
+  void set_sync(std::shared_ptr<const sync_config> next) {
+    std::atomic_store(&sync_, std::move(next));
+  }
   gateway_metrics metrics;
   /// Connection cap after fd headroom (admission).
   size_t max_connections = 0;
   /// Source of session ids, unique within this process.
   std::atomic<uint64_t> next_session{1};
+
+ private:
+  std::shared_ptr<const sync_config> sync_ = std::make_shared<const sync_config>();
 };
 
 using gateway_context_ptr = std::shared_ptr<gateway_context>;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "actors/sync/op_filter.h"
 #include "protocol/auth_token.h"
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
@@ -155,6 +156,8 @@ void session_machine::on_hello(const protocol::frame& f, session_time now, sessi
   app_ = &app->second;
   app_id_ = hello.app_id();
   device_id_ = hello.device_id();
+  os_ = hello.os();
+  client_version_ = hello.client_version();
   accept_heartbeat(hello.heartbeat_interval_ms());
   uint32_t dictionary_id = 0;
   if (app_->dictionary && hello.zstd_dictionary_id() == app_->dictionary->id()) {
@@ -253,7 +256,8 @@ void session_machine::on_sync_request(const protocol::frame& f, session_effects&
   }
   // One read per bucket, not per business (DESIGN §5): every configured bucket, from the
   // client's cursor, or from 0 for a bucket it does not name.
-  for (const auto& bucket : ctx_.sync.buckets) {
+  auto sync = ctx_.sync();  // one consistent view, even if a reload swaps it meanwhile
+  for (const auto& bucket : sync->buckets) {
     uint64_t after = 0;
     for (const auto& cursor : req.cursors()) {
       if (cursor.bucket() == bucket.name) {
@@ -270,8 +274,9 @@ void session_machine::on_sync_ack(const protocol::frame& f, session_effects& fx)
     fail(protocol_errc::bad_payload, "SYNC_ACK payload does not parse", fx);
     return;
   }
+  auto sync = ctx_.sync();
   for (const auto& cursor : ack.cursors()) {
-    if (const auto* bucket = ctx_.sync.bucket(cursor.bucket())) {
+    if (const auto* bucket = sync->bucket(cursor.bucket())) {
       fx.sync_acks.push_back({bucket->name, owner_for(bucket->kind), cursor.version()});
     }
   }
@@ -287,9 +292,14 @@ std::optional<sync_fetch> session_machine::on_sync_page(const sync_page& page, s
   data.set_more(page.more);
   data.set_reset(page.reset);
   data.set_head_version(page.head);
+  const client_facts facts{os_, std::string{app_version_of(client_version_)}, user_id_};
   for (const auto& r : page.records) {
     auto* op = data.add_ops();
     op->set_version(r.version);
+    if (!op_deliverable(r, facts, now.wall_ms)) {
+      op->set_skipped(true);  // the version, never the content: no gap, nothing leaks
+      continue;
+    }
     op->set_business(r.business);
     op->set_payload(r.payload);
     op->set_msg_id(r.msg_id);
@@ -305,7 +315,8 @@ std::optional<sync_fetch> session_machine::on_sync_page(const sync_page& page, s
   if (!page.more || page.records.empty()) {
     return std::nullopt;
   }
-  const auto* bucket = ctx_.sync.bucket(page.bucket);
+  auto sync = ctx_.sync();
+  const auto* bucket = sync->bucket(page.bucket);
   if (bucket == nullptr) {
     return std::nullopt;
   }

@@ -66,7 +66,9 @@ class session_machine {
   void on_drain(session_time now, uint32_t reconnect_after_ms, session_effects& fx);
 
   /// A page of one bucket for this client (asked for, or an online push): a SYNC_DATA frame.
-  /// Returns the fetch for the next page when `page.more`, else nothing.
+  /// An op that is not for this client (filters, valid window, expiry at `now.wall_ms`) goes
+  /// as a skipped op, just its version, so the client's stream stays contiguous. Returns the
+  /// fetch for the next page when `page.more`, else nothing.
   std::optional<sync_fetch> on_sync_page(const sync_page& page, session_time now,
                                          session_effects& fx);
 
@@ -77,6 +79,8 @@ class session_machine {
   const std::string& device_id() const { return device_id_; }
   const std::string& user_id() const { return user_id_; }
   const std::string& app_id() const { return app_id_; }
+  const std::string& os() const { return os_; }                          ///< From HELLO.
+  const std::string& client_version() const { return client_version_; }  ///< From HELLO.
   std::string session_id() const;
   size_t unacked() const { return unacked_.size(); }
   uint32_t idle_timeout_ms() const { return idle_timeout_ms_; }
@@ -107,6 +111,8 @@ class session_machine {
   std::string device_id_;
   std::string app_id_;
   std::string user_id_;
+  std::string os_;              // HELLO's, for op filters
+  std::string client_version_;  // HELLO's free text, e.g. "ios/5.2.1"
   const app_entry* app_ = nullptr;
   uint32_t heartbeat_ms_ = 0;
   uint32_t idle_timeout_ms_ = 0;

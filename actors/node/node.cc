@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +15,7 @@
 
 #include "actors/admin/http_server.h"
 #include "actors/atoms.h"
+#include "actors/config/config_file.h"
 #include "actors/gateway/admission.h"
 #include "actors/gateway/gateway_io.h"
 #include "actors/gateway/listen_socket.h"
@@ -25,6 +27,8 @@
 #include "actors/sync/sync_router.h"
 #include "storage/lmdb_env.h"
 #include "storage/oplog_store.h"
+
+#include <nlohmann/json.hpp>
 
 namespace tidegate::actors {
 namespace {
@@ -73,7 +77,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     }
     n->env_ = std::move(*env);
     n->store_ = std::make_unique<storage::oplog_store>(*n->env_);
-    ctx.sync = cfg.sync;  // sessions sync these buckets; without storage there are none
+    ctx.set_sync(std::make_shared<const sync_config>(cfg.sync));  // without storage: none
   }
   if (!load_apps(cfg, ctx, error)) {
     return nullptr;
@@ -112,6 +116,8 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     icfg.limits.max_payload_bytes = cfg.sync.max_payload_bytes;
     register_ingress_routes(*n->http_, *n->system_, std::move(icfg));
   }
+  n->http_->handle("POST", "/admin/reload",
+                   [self = n.get()](const http_request& req) { return self->reload_request(req); });
   if (auto err = n->http_->start()) {
     ::close(first.fd);
     error = "http.listen: " + *err;
@@ -181,6 +187,58 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     return nullptr;
   }
   return n;
+}
+
+std::string node::reload(const node_config& cfg) {
+  if (!store_) {
+    return "this node has no [storage]: nothing to reload";
+  }
+  auto router = sync_router_of(*system_);
+  if (!router) {
+    return "the sync router is not running";
+  }
+  auto next = std::make_shared<sync_context>();
+  next->config = cfg.sync;
+  next->store = store_.get();
+  std::string error;
+  caf::scoped_actor self{*system_};
+  self->request(router, std::chrono::seconds(10), reload_atom_v, sync_context_ptr{next})
+      .receive([](caf::ok_atom) {}, [&](caf::error& err) { error = system_->render(err); });
+  if (error.empty()) {
+    ctx_->set_sync(std::make_shared<const sync_config>(cfg.sync));  // what SYNC_REQ reads
+  }
+  return error;
+}
+
+http_reply node::reload_request(const http_request& req) {
+  auto reply = [](int status, const std::string& code, const std::string& message) {
+    nlohmann::json body{{"code", code}, {"message", message}};
+    return http_reply{status, "application/json", body.dump()};
+  };
+  if (req.remote_addr != "127.0.0.1" && req.remote_addr != "::1") {
+    return reply(403, "forbidden", "reload is only accepted from the loopback interface");
+  }
+  std::string path;
+  {
+    std::lock_guard<std::mutex> guard(reload_mutex_);
+    path = config_path_;
+  }
+  if (path.empty()) {
+    return reply(409, "no_config_file", "this node was not started from a config file");
+  }
+  auto loaded = load_node_config(path);
+  if (loaded.error) {
+    return reply(400, "bad_config", loaded.error->to_string());
+  }
+  if (auto why = reload(*loaded.config); !why.empty()) {
+    return reply(409, "not_reloadable", why);
+  }
+  return reply(200, "ok", "reloaded " + path);
+}
+
+void node::set_config_path(std::string path) {
+  std::lock_guard<std::mutex> guard(reload_mutex_);
+  config_path_ = std::move(path);
 }
 
 node::~node() {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -13,6 +14,8 @@
 namespace tidegate::actors {
 
 class http_server;
+struct http_request;
+struct http_reply;
 }  // namespace tidegate::actors
 namespace tidegate::storage {
 class lmdb_env;
@@ -30,6 +33,11 @@ class node {
   /// (address in use, unreadable dictionary, ...).
   static std::unique_ptr<node> start(const node_config& cfg, std::string& error);
 
+  /// Where the node's config came from: POST /admin/reload (from the loopback interface
+  /// only) re-reads it and applies it like reload(). Call before nothing; it is read on
+  /// each reload request.
+  void set_config_path(std::string path);
+
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -46,6 +54,11 @@ class node {
   /// Returns how many sessions were drained.
   uint64_t drain();
 
+  /// Applies what can change at runtime from `cfg` (the businesses map and the [sync] limits)
+  /// and returns why not, or an empty string. Buckets keep their ids and kinds, so no version
+  /// is lost or reused; anything else in `cfg` needs a restart and is ignored here.
+  std::string reload(const node_config& cfg);
+
   /// Ends every actor and the HTTP server. Idempotent.
   void stop();
 
@@ -54,6 +67,8 @@ class node {
 
  private:
   node() = default;
+  /// POST /admin/reload, on an HTTP thread.
+  http_reply reload_request(const http_request& req);
   /// The supervisor's child `name`, or an invalid handle.
   caf::actor child(const std::string& name);
   /// Closes the listening socket; returns once the gateway has done so.
@@ -67,6 +82,8 @@ class node {
   gateway_context_ptr ctx_;
   caf::actor supervisor_;
   std::unique_ptr<http_server> http_;
+  std::mutex reload_mutex_;  // guards config_path_: HTTP threads read it
+  std::string config_path_;  ///< For POST /admin/reload; empty when started from a struct.
   uint16_t client_port_ = 0;
 };
 

@@ -39,6 +39,39 @@ const bucket_config* sync_config::bucket(const std::string& name) const {
   return nullptr;
 }
 
+const bucket_config* sync_config::bucket_by_id(uint8_t id) const {
+  for (const auto& b : buckets) {
+    if (b.id == id) {
+      return &b;
+    }
+  }
+  return nullptr;
+}
+
+std::string reload_conflict(const sync_config& current, const sync_config& next) {
+  if (current.shards != next.shards) {
+    return "the number of shards cannot change";
+  }
+  for (const auto& b : next.buckets) {
+    if (next.bucket_by_id(b.id) != &b) {
+      return "bucket id " + std::to_string(b.id) + " is used twice";
+    }
+    if (const auto* old = current.bucket(b.name); old != nullptr) {
+      if (old->id != b.id || old->kind != b.kind) {
+        return "bucket " + b.name + " must keep its id and kind";
+      }
+    } else if (const auto* taken = current.bucket_by_id(b.id); taken != nullptr) {
+      return "bucket id " + std::to_string(b.id) + " belongs to " + taken->name;
+    }
+  }
+  for (const auto& [business, bucket] : next.businesses) {
+    if (next.bucket(bucket) == nullptr) {
+      return "business " + business + " maps to unknown bucket " + bucket;
+    }
+  }
+  return {};
+}
+
 const bucket_config* sync_config::bucket_of_business(const std::string& business) const {
   auto i = businesses.find(business);
   return i == businesses.end() ? nullptr : bucket(i->second);

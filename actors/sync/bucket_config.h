@@ -50,6 +50,8 @@ struct sync_config {
 
   /// The bucket named `name`, or null.
   const bucket_config* bucket(const std::string& name) const;
+  /// The bucket with on-disk id `id`, or null.
+  const bucket_config* bucket_by_id(uint8_t id) const;
   /// The bucket `business` is mapped to, or null.
   const bucket_config* bucket_of_business(const std::string& business) const;
 };
@@ -57,6 +59,11 @@ struct sync_config {
 /// The default buckets (ids 1-6: user, device, multi_device, once, once_device, global) and
 /// the businesses every node has: "push" -> once, "push_device" -> once_device.
 sync_config default_sync_config();
+
+/// Why `next` cannot replace `current` at runtime, or empty: a bucket that stays must keep its
+/// id and kind (its ops are stored under the id and delivered by the kind), ids stay unique,
+/// and the number of shards never changes (it is in every key).
+std::string reload_conflict(const sync_config& current, const sync_config& next);
 
 /// The virtual shard of `owner`: FNV-1a of its bytes, modulo `shards`. Stable forever: it is
 /// part of every oplog key.

@@ -232,6 +232,17 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
       [self](sync_ack_atom, const std::string& owner, uint64_t version) {
         delete_acked(self, owner, version);
       },
+      [self](reload_atom, sync_context_ptr& ctx) {
+        // New limits and retention from now on; versions and heads are untouched. A bucket
+        // removed from the config stops (its ops stay on disk, served again if it returns).
+        const auto* bucket = ctx->config.bucket_by_id(self->state.bucket->id);
+        if (bucket == nullptr) {
+          self->quit();
+          return;
+        }
+        self->state.ctx = std::move(ctx);
+        self->state.bucket = bucket;
+      },
   };
 }
 

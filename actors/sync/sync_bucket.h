@@ -21,6 +21,7 @@ namespace tidegate::actors {
 ///  - (sync_atom, std::string owner, uint64_t after_version) -> sync_page: the next page.
 ///  - (sync_ack_atom, std::string owner, uint64_t version): the owner's client has every
 ///    version <= version; `once` buckets delete those ops.
+///  - (reload_atom, sync_context_ptr): the new configuration (see sync_router).
 /// After each commit it sends (deliver_atom, uint8_t kind, std::string owner, sync_page) to
 /// the session registry, which forwards it to the owner's online sessions.
 caf::actor spawn_sync_bucket(caf::actor_system& sys, sync_context_ptr ctx,

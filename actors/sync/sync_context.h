@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 
 #include "actors/sync/bucket_config.h"
 #include "storage/oplog_store.h"
@@ -20,3 +21,8 @@ struct sync_context {
 using sync_context_ptr = std::shared_ptr<const sync_context>;
 
 }  // namespace tidegate::actors
+
+// Local only: sent to the router and buckets of this node on reload.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_context_ptr)
+
+namespace tidegate::actors {}  // namespace tidegate::actors

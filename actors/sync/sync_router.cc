@@ -109,6 +109,16 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         }
         return self->delegate(bucket_actor_for(self, *bucket, owner), sync_atom_v, owner, after);
       },
+      [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
+        if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {
+          return caf::make_error(sync_errc::unknown_bucket, why);
+        }
+        self->state.ctx = ctx;
+        for (auto& [key, bucket] : self->state.buckets) {
+          self->send(bucket, reload_atom_v, ctx);
+        }
+        return caf::ok_atom_v;
+      },
       [self](sync_ack_atom, const std::string& bucket_name, const std::string& owner,
              uint64_t version) {
         if (const auto* bucket = self->state.ctx->config.bucket(bucket_name)) {

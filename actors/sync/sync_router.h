@@ -16,6 +16,9 @@ namespace tidegate::actors {
 ///  - (head_atom, std::string app_id, std::string business, std::string owner) -> uint64_t
 ///  - (sync_atom, std::string bucket, std::string owner, uint64_t after) -> sync_page
 ///  - (sync_ack_atom, std::string bucket, std::string owner, uint64_t version)
+///  - (reload_atom, sync_context_ptr) -> ok_atom: businesses, limits and retention change at
+///    once; buckets keep their ids and kinds (reload_conflict), so no version is lost or
+///    reused. Refused with the reason otherwise, and nothing changes.
 
 }  // namespace tidegate::actors
 
