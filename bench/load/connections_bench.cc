@@ -24,6 +24,7 @@
 #include "bench/load/connections_report.h"
 #include "bench/load/proc_stats.h"
 #include "bench/load/process.h"
+#include "bench/load/scratch_dir.h"
 
 #include <nlohmann/json.hpp>
 
@@ -72,34 +73,6 @@ int64_t field_int(const fields& f, const std::string& key) {
   auto it = f.find(key);
   return it == f.end() ? 0 : std::stoll(it->second);
 }
-
-std::string random_secret() {
-  std::random_device rd;
-  std::ostringstream out;
-  for (int i = 0; i < 8; ++i) {
-    out << std::hex << std::setw(8) << std::setfill('0') << rd();
-  }
-  return out.str();
-}
-
-/// A temp directory removed (with its files) when this goes.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tidegate-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path = tmpl;
-    }
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) {
-      std::filesystem::remove_all(path, ec);
-    }
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 // The temp dir goes when the command ends, so the log is shown, not named.
 void print_log(const std::string& path) {
@@ -150,7 +123,7 @@ bool parse_node_banner(const std::string& line, server& srv) {
   return true;
 }
 
-std::optional<server> start_server(const connections_options& opts, const temp_dir& dir,
+std::optional<server> start_server(const connections_options& opts, const scratch_dir& dir,
                                    const std::string& exe) {
   server srv;
   if (!opts.connect.empty()) {
@@ -333,7 +306,7 @@ int64_t sum_field(const std::vector<fields>& answers, const std::string& key) {
 int run_connections_bench(const connections_options& opts) {
   ::signal(SIGPIPE, SIG_IGN);  // a dead worker must not kill us through its stdin pipe
   auto exe = self_executable();
-  temp_dir dir;
+  scratch_dir dir;
   if (exe.empty() || dir.path.empty()) {
     std::cerr << "tidegate bench: cannot find /proc/self/exe or create a temp dir\n";
     return 1;

@@ -25,6 +25,7 @@
 #include "bench/load/connections_report.h"
 #include "bench/load/proc_stats.h"
 #include "bench/load/process.h"
+#include "bench/load/scratch_dir.h"
 #include "bench/load/sync_clients.h"
 
 #include <nlohmann/json.hpp>
@@ -45,35 +46,6 @@ constexpr size_t max_samples_per_thread = 1'000'000;  // HTTP ack latencies kept
 const std::string app_id = "bench";
 const std::string business = "bench";
 
-/// A temp directory removed (with its files) when this goes.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tidegate-bench-sync-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path = tmpl;
-    }
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) {
-      std::filesystem::remove_all(path, ec);
-    }
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
-
-std::string random_secret() {
-  std::random_device rd;
-  std::ostringstream out;
-  for (int i = 0; i < 8; ++i) {
-    out << std::hex << std::setw(8) << std::setfill('0') << rd();
-  }
-  return out.str();
-}
-
 void print_log(const std::string& path) {
   std::ifstream log{path};
   std::string text{std::istreambuf_iterator<char>{log}, std::istreambuf_iterator<char>{}};
@@ -83,7 +55,7 @@ void print_log(const std::string& path) {
 
 /// A `tidegate node` child with storage on in a temp dir; SIGKILLed if we die.
 struct node {
-  temp_dir dir;
+  scratch_dir dir;
   std::string secret = random_secret();
   std::unique_ptr<process> child;
   std::string log_path;
