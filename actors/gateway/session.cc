@@ -86,7 +86,7 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
   }
   if (fx.hello_accepted) {
     if (auto registry = session_registry_of(self->home_system())) {
-      self->send(registry, hello_atom_v, st.machine->device_id());
+      self->send(registry, hello_atom_v, st.machine->device_id(), st.machine->app_id());
     }
   }
   if (fx.authenticated) {

@@ -21,10 +21,14 @@ constexpr caf::atom_value registry_name = session_registry_name;
 struct registry_state {
   static inline const char* name = "tidegate.session_registry";
   gateway_context_ptr ctx;
-  std::unordered_map<caf::actor_addr, std::string> sessions;  // session -> device ("" = none)
-  std::unordered_map<std::string, caf::actor> devices;        // device -> newest session
-  std::unordered_map<caf::actor_addr, std::string> users;     // session -> user
-  std::unordered_multimap<std::string, caf::actor> by_user;   // user -> sessions
+  struct session_info {
+    std::string device;
+    std::string app;
+  };
+  std::unordered_map<caf::actor_addr, session_info> sessions;  // every session past HELLO
+  std::unordered_map<std::string, caf::actor> devices;         // device -> newest session
+  std::unordered_map<caf::actor_addr, std::string> users;      // session -> user
+  std::unordered_multimap<std::string, caf::actor> by_user;    // user -> sessions
   std::optional<caf::response_promise> drained;
   uint64_t drain_count = 0;
 };
@@ -37,8 +41,8 @@ void forget(registry_actor* self, const caf::actor_addr& who) {
   if (i == st.sessions.end()) {
     return;
   }
-  if (!i->second.empty()) {
-    auto d = st.devices.find(i->second);
+  if (!i->second.device.empty()) {
+    auto d = st.devices.find(i->second.device);
     if (d != st.devices.end() && d->second.address() == who) {
       st.devices.erase(d);
     }
@@ -67,7 +71,7 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
   name_while_running(self, registry_name);
   self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
   return {
-      [self](hello_atom, const std::string& device) {
+      [self](hello_atom, const std::string& device, const std::string& app) {
         auto& st = self->state;
         auto session = caf::actor_cast<caf::actor>(self->current_sender());
         if (!session) {
@@ -76,13 +80,13 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
         auto i = st.sessions.find(session.address());
         if (i == st.sessions.end()) {
           self->monitor(session);
-          i = st.sessions.emplace(session.address(), std::string{}).first;
+          i = st.sessions.emplace(session.address(), registry_state::session_info{}).first;
           if (st.drained) {  // arrived during a drain: it leaves like the others
             ++st.drain_count;
             self->send(session, goaway_atom_v, uint32_t{0});
           }
         }
-        i->second = device;
+        i->second = {device, app};
         auto& current = st.devices[device];
         if (current && current != session) {
           self->send(current, replaced_atom_v);
@@ -97,7 +101,7 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
         }
         auto step = std::chrono::microseconds(uint64_t{window_ms} * 1000 / st.sessions.size());
         auto delay = std::chrono::microseconds(0);
-        for (auto& [addr, device] : st.sessions) {
+        for (auto& [addr, info] : st.sessions) {
           auto session = caf::actor_cast<caf::actor>(addr);
           // The GOAWAYs themselves are spread, so reconnects are too: no extra wait is asked
           // for beyond the client's own jitter.
@@ -127,7 +131,15 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
             }
             return;
           case bucket_kind::global:
-            return;  // read diffusion: clients pick global ops up when they sync
+            // Every online client of the app; each session marks ops not meant for its
+            // client as skipped. A scan, not an index: global ops are rare (Topics serve the
+            // high-volume fan-out).
+            for (const auto& [addr, info] : st.sessions) {
+              if (info.app == owner) {
+                self->send(caf::actor_cast<caf::actor>(addr), deliver_atom_v, page);
+              }
+            }
+            return;
           default: {
             auto range = st.by_user.equal_range(owner);
             for (auto s = range.first; s != range.second; ++s) {

@@ -14,7 +14,8 @@ namespace tidegate::actors {
 /// GOAWAYs. Sessions still before HELLO are not here: the handshake timeout ends them.
 ///
 /// Messages:
-///  - (hello_atom, std::string device_id) from a session: track it until it exits; it now
+///  - (hello_atom, std::string device_id, std::string app_id) from a session: track it until
+///    it exits; it now
 ///    serves that device, and an older session of the device gets (replaced_atom). During a
 ///    drain it gets (goaway_atom) at once.
 ///  - (drain_atom, uint32_t window_ms) -> uint64_t: sends (goaway_atom, reconnect_after_ms)
@@ -22,8 +23,8 @@ namespace tidegate::actors {
 ///    all have exited.
 ///  - (login_atom, std::string user_id) from a session after AUTH: it serves that user.
 ///  - (deliver_atom, uint8_t bucket_kind, std::string owner, sync_page): new ops of an owner,
-///    forwarded as (deliver_atom, sync_page) to its online sessions (by user or by device;
-///    `global` ops are not pushed, clients get them when they sync).
+///    forwarded as (deliver_atom, sync_page) to its online sessions (by user, by device, or
+///    every session of the app for `global`).
 ///  - (count_atom) -> uint64_t: live sessions.
 ///  - (caf::get_atom, std::string device_id) -> caf::actor: the device's session.
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx);

@@ -126,6 +126,17 @@ class SyncFilterTest : public ::testing::Test {
     return ops;
   }
 
+  // Reads the online pushes of `bucket` until one carries `version` (ops appended while the
+  // client is connected are pushed to it, skipped or not).
+  static void await_push(raw_client& c, const std::string& bucket, uint64_t version) {
+    while (auto page = next_page(c, bucket)) {
+      if (page->ops_size() > 0 && page->ops(page->ops_size() - 1).version() == version) {
+        return;
+      }
+    }
+    ADD_FAILURE() << "no push of " << bucket << " version " << version;
+  }
+
   // A skipped op carries its version and nothing else.
   static void expect_skipped(const v1::Op& op, uint64_t version) {
     EXPECT_EQ(op.version(), version);
@@ -175,7 +186,7 @@ TEST_F(SyncFilterTest, AFilteredOpReachesOnlyMatchingClientsAndOthersSeeItSkippe
 }
 
 TEST_F(SyncFilterTest, ASyncFromTheCursorSkipsAndContinuesWithNoGap) {
-  // `global` is read diffusion (no online push): clients pick new ops up when they sync.
+  // New ops are pushed to online clients too; each sync below reads from a cursor anyway.
   auto ios = login("iphone-1", "ios", "ios/5.9");
   auto android = login("pixel-1", "android", "android/6.0");
   EXPECT_TRUE(sync(*ios, "global", 0).empty());
@@ -183,6 +194,8 @@ TEST_F(SyncFilterTest, ASyncFromTheCursorSkipsAndContinuesWithNoGap) {
 
   ASSERT_EQ(publish("n1", "ios only", ios_from_5_9()), 1u);
   ASSERT_EQ(publish("n2", "everyone"), 2u);
+  await_push(*ios, "global", 2);
+  await_push(*android, "global", 2);
   auto to_ios = sync(*ios, "global", 0);
   ASSERT_EQ(to_ios.size(), 2u);
   expect_delivered(to_ios[0], 1, "ios only");
@@ -193,6 +206,8 @@ TEST_F(SyncFilterTest, ASyncFromTheCursorSkipsAndContinuesWithNoGap) {
 
   ASSERT_EQ(publish("n3", "ios only again", ios_from_5_9()), 3u);
   ASSERT_EQ(publish("n4", "everyone again"), 4u);
+  await_push(*ios, "global", 4);
+  await_push(*android, "global", 4);
   to_android = sync(*android, "global", 2);
   ASSERT_EQ(to_android.size(), 2u);
   expect_skipped(to_android[0], 3);

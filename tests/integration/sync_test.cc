@@ -22,6 +22,7 @@ class SyncTest : public ::testing::Test {
   void start() {
     auto cfg = test_node_config();
     cfg.storage.data_dir = dir_.path();
+    cfg.sync.businesses["news"] = "global";
     node_ = start_test_node(cfg);
     ASSERT_TRUE(node_);
   }
@@ -140,6 +141,30 @@ TEST_F(SyncTest, AnOnlineClientGetsNewOpsPushedAtOnce) {
   EXPECT_EQ(pushed->bucket(), "user");
   ASSERT_EQ(pushed->ops_size(), 1);
   EXPECT_EQ(pushed->ops(0).payload(), "live");
+}
+
+TEST_F(SyncTest, GlobalOpsArePushedToEveryOnlineClientOfTheApp) {
+  start();
+  auto a = login("phone-a", "anna");
+  auto b = login("phone-b", "ben");
+  EXPECT_TRUE(sync(*a, "global", 0).empty());
+  EXPECT_TRUE(sync(*b, "global", 0).empty());
+  ASSERT_TRUE(publish("news", test_app, "n1", "to everyone"));  // owner of `global`: the app
+  for (auto* c : {a.get(), b.get()}) {
+    std::optional<v1::SyncData> pushed;
+    while (auto f = c->next(5s)) {
+      if (f->type == v1::FRAME_TYPE_SYNC_DATA) {
+        v1::SyncData data;
+        data.ParseFromString(f->payload);
+        if (data.bucket() == "global" && data.ops_size() > 0) {
+          pushed = data;
+          break;
+        }
+      }
+    }
+    ASSERT_TRUE(pushed);
+    EXPECT_EQ(pushed->ops(0).payload(), "to everyone");
+  }
 }
 
 TEST_F(SyncTest, OnceOpsAreDeletedAfterTheAck) {
