@@ -293,7 +293,7 @@ TEST_F(SyncFilterTest, TheSdkMovesItsCursorOverSkippedOpsWithoutTheApp) {
   ASSERT_EQ(delivered.size(), 1u);
   expect_delivered(delivered[0], 2, "everyone");
 
-  // A page of only a skipped op (`global` is not pushed online: an explicit sync reads it).
+  // A page of only a skipped op (pushed online, and read again by the explicit sync).
   ASSERT_EQ(publish("n3", "ios only again", ios_from_5_9()), 3u);
   ASSERT_TRUE(c.request_sync());
   ASSERT_TRUE(until([&] { return c.sync()->cursor("global") == 3; }));
