@@ -25,6 +25,13 @@ struct waiter {
   bool duplicate = false;  // a repeat of a msg_id that was in flight
 };
 
+// An op with its version, waiting for the next flush to the writer.
+struct unflushed_op {
+  std::string key;  // flight_key
+  storage::oplog_record record;
+  uint64_t dedupe_expires_at_ms = 0;
+};
+
 struct bucket_state {
   static inline const char* name = "tidegate.sync_bucket";
   sync_context_ptr ctx;
@@ -33,6 +40,11 @@ struct bucket_state {
   std::unordered_map<std::string, uint64_t> heads;  // owner -> newest assigned version
   // (business, owner, msg_id) of ops being written -> who waits for the version.
   std::unordered_map<std::string, std::vector<waiter>> in_flight;
+  // Ops published since the last flush. Every publish handled in one run of the mailbox goes
+  // to the writer as one request (the flush message queues behind them), so a burst costs one
+  // write request, not one per op.
+  std::vector<unflushed_op> unflushed;
+  bool flush_scheduled = false;
 };
 
 using bucket_actor = caf::stateful_actor<bucket_state>;
@@ -153,22 +165,53 @@ caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
   record.filters = std::move(req.filters);
   record.push = std::move(req.push);
   st.heads[req.owner] = record.version;
-  storage::write_batch batch;
-  batch.dedupes.push_back({{st.bucket->id, req.business, req.owner, req.msg_id},
-                           {record.version, now + st.ctx->config.dedupe_ttl_ms}});
-  batch.appends.push_back({st.shard, record});
   auto promise = self->make_response_promise();
   st.in_flight[key].push_back({promise, false});
+  st.unflushed.push_back({std::move(key), std::move(record), now + st.ctx->config.dedupe_ttl_ms});
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, caf::flush_atom_v);
+  }
+  return promise;
+}
+
+// Sends every unflushed op to the writer as one batch; answers their publishers once it is
+// committed (or failed: then none of it was written).
+void flush(bucket_actor* self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.unflushed.empty()) {
+    return;
+  }
+  auto ops = std::make_shared<std::vector<unflushed_op>>(std::move(st.unflushed));
+  st.unflushed.clear();
+  storage::write_batch batch;
+  batch.dedupes.reserve(ops->size());
+  batch.appends.reserve(ops->size());
+  for (const auto& op : *ops) {
+    const auto& r = op.record;
+    batch.dedupes.push_back(
+        {{st.bucket->id, r.business, r.owner, r.msg_id}, {r.version, op.dedupe_expires_at_ms}});
+    batch.appends.push_back({st.shard, r});
+  }
+  auto fail_all = [self, ops](const caf::error& err) {
+    for (const auto& op : *ops) {
+      on_failed(self, op.key, op.record.owner, err);
+    }
+  };
   auto writer = storage_writer_of(self->home_system());
   if (!writer) {
-    on_failed(self, key, req.owner, caf::make_error(sync_errc::not_durable, "no storage writer"));
-    return promise;
+    fail_all(caf::make_error(sync_errc::not_durable, "no storage writer"));
+    return;
   }
   self->request(writer, write_timeout, write_atom_v, std::move(batch))
-      .then([self, key, record = std::move(record)](
-                caf::unit_t) mutable { on_committed(self, key, std::move(record)); },
-            [self, key, owner = req.owner](caf::error& err) { on_failed(self, key, owner, err); });
-  return promise;
+      .then(
+          [self, ops](caf::unit_t) {
+            for (auto& op : *ops) {
+              on_committed(self, op.key, std::move(op.record));
+            }
+          },
+          [fail_all](caf::error& err) { fail_all(err); });
 }
 
 sync_page read_page(bucket_actor* self, const std::string& owner, uint64_t after) {
@@ -226,6 +269,7 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
   self->state.shard = shard;
   return {
       [self](publish_atom, publish_request& req) { return publish(self, req); },
+      [self](caf::flush_atom) { flush(self); },
       [self](sync_atom, const std::string& owner, uint64_t after) {
         return read_page(self, owner, after);
       },
