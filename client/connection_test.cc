@@ -28,15 +28,7 @@ using fake_server = fake_gateway;
 class ConnectionTest : public ::testing::Test {
  public:
   connection_config config(std::vector<std::string> addresses) {
-    connection_config c;
-    c.addresses = std::move(addresses);
-    c.device_id = "dev-1";
-    c.app_id = "app-1";
-    c.token = "good";
-    c.reconnect = false;
-    c.heartbeat = heartbeat_config::fixed(seconds{30});
-    c.backoff.foreground_base = milliseconds{5};
-    c.backoff.foreground_cap = milliseconds{20};
+    auto c = test_connection_config(std::move(addresses));
     c.pipeline_auth = false;  // the step-by-step login; PipelinedLogin... covers the other
     return c;
   }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "client/connection.h"
 #include "client/event_loop.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/frame_encoder.h"
@@ -45,6 +47,21 @@ inline int bound_socket(int backlog, uint16_t& port) {
 
 inline std::string local(uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
+}
+
+/// The connection settings SDK tests start from: one address, the token fake_gateway accepts,
+/// no reconnects, a fixed 30 s heartbeat and a fast backoff.
+inline connection_config test_connection_config(std::vector<std::string> addresses) {
+  connection_config c;
+  c.addresses = std::move(addresses);
+  c.device_id = "dev-1";
+  c.app_id = "app-1";
+  c.token = "good";
+  c.reconnect = false;
+  c.heartbeat = heartbeat_config::fixed(std::chrono::seconds{30});
+  c.backoff.foreground_base = std::chrono::milliseconds{5};
+  c.backoff.foreground_cap = std::chrono::milliseconds{20};
+  return c;
 }
 
 /// The gateway's side of a connection for SDK tests. Answers HELLO with WELCOME, AUTH with

@@ -49,15 +49,7 @@ class SyncConnectionTest : public ::testing::Test {
   using pairs = std::vector<std::pair<std::string, uint64_t>>;
 
   connection_config config(const sync_server& server) {
-    connection_config c;
-    c.addresses = {server.address()};
-    c.device_id = "dev-1";
-    c.app_id = "app-1";
-    c.token = "good";
-    c.reconnect = false;
-    c.heartbeat = heartbeat_config::fixed(seconds{30});
-    c.backoff.foreground_base = milliseconds{5};
-    c.backoff.foreground_cap = milliseconds{20};
+    auto c = test_connection_config({server.address()});
     c.sync.enabled = true;
     c.sync.store = &store_;
     c.sync.ack_delay = seconds{30};  // the tests see acks that are due, not timed ones
