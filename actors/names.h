@@ -15,10 +15,16 @@ inline constexpr caf::atom_value session_registry_name = caf::atom("sessions");
 inline constexpr caf::atom_value sync_router_name = caf::atom("sync");
 inline constexpr caf::atom_value storage_writer_name = caf::atom("writer");
 
-/// Names `self` `name` for as long as it runs: a newer actor's name is left alone when `self`
-/// exits. Call from the actor's behavior function (or right after its spawn, for the put).
-inline void name_while_running(caf::local_actor* self, caf::atom_value name) {
-  self->home_system().registry().put(name, caf::actor_cast<caf::actor>(self));
+/// Names `actor` `name` in the actor system's registry and returns it. Called right after
+/// the spawn, so the name is there before anyone can look for it.
+inline caf::actor name_actor(caf::actor_system& sys, caf::atom_value name, caf::actor actor) {
+  sys.registry().put(name, actor);
+  return actor;
+}
+
+/// Removes `name` when `self` exits, unless a newer actor took it meanwhile (a restart).
+/// Called from the actor's behavior function.
+inline void unname_on_exit(caf::local_actor* self, caf::atom_value name) {
   self->attach_functor(
       [sys = &self->home_system(), addr = self->address(), name](const caf::error&) {
         auto current = sys->registry().get<caf::actor>(name);

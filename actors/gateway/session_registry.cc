@@ -68,7 +68,7 @@ void forget(registry_actor* self, const caf::actor_addr& who) {
 // which UBSan reports; every function actor here takes at least one.)
 caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  name_while_running(self, registry_name);
+  unname_on_exit(self, registry_name);
   self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
   return {
       [self](hello_atom, const std::string& device, const std::string& app) {
@@ -162,9 +162,7 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
 }  // namespace
 
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx) {
-  auto registry = sys.spawn(session_registry, std::move(ctx));
-  sys.registry().put(registry_name, registry);  // named before anyone can look for it
-  return registry;
+  return name_actor(sys, registry_name, sys.spawn(session_registry, std::move(ctx)));
 }
 
 }  // namespace tidegate::actors

@@ -140,9 +140,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     }
     children.push_back(
         {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
-           auto writer = spawn_storage_writer(sys, *env, *store, wcfg);
-           sys.registry().put(storage_writer_name, writer);
-           return writer;
+           return spawn_storage_writer(sys, *env, *store, wcfg);  // names itself
          }});
     auto sync_ctx = std::make_shared<sync_context>();
     sync_ctx->config = cfg.sync;

@@ -463,7 +463,7 @@ caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
   self->state.worker =
       std::make_unique<writer_thread>(*env, *store, std::move(cfg), self->address());
   // Named while it runs (decision 0005); a newer writer's name is left alone.
-  name_while_running(self, storage_writer_name);
+  unname_on_exit(self, storage_writer_name);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (!msg.reason || st.exit_reason) {
@@ -493,7 +493,8 @@ caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
 
 caf::actor spawn_storage_writer(caf::actor_system& sys, storage::lmdb_env& env,
                                 storage::oplog_store& store, writer_config cfg) {
-  return sys.spawn(storage_writer, &env, &store, std::move(cfg));
+  return name_actor(sys, storage_writer_name,
+                    sys.spawn(storage_writer, &env, &store, std::move(cfg)));
 }
 
 }  // namespace tidegate::actors

@@ -53,7 +53,7 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
 
 caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  name_while_running(self, router_name);
+  unname_on_exit(self, router_name);
   // A bucket that crashed is spawned again on next use, from what storage holds.
   self->set_down_handler([self](caf::down_msg& msg) {
     auto i = self->state.by_actor.find(msg.source);
@@ -131,9 +131,7 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
 }  // namespace
 
 caf::actor spawn_sync_router(caf::actor_system& sys, sync_context_ptr ctx) {
-  auto router = sys.spawn(sync_router, std::move(ctx));
-  sys.registry().put(router_name, router);  // named before anyone can look for it
-  return router;
+  return name_actor(sys, router_name, sys.spawn(sync_router, std::move(ctx)));
 }
 
 }  // namespace tidegate::actors
