@@ -529,6 +529,8 @@ ingress_error from_router_error(const caf::error& err) {
                 "the op was not made durable and is not stored: retry with the same msg_id"};
       case sync_errc::overloaded:
         return {429, "overloaded", "the bucket is overloaded: retry later"};
+      case sync_errc::reload_refused:
+        break;  // a reload's answer, never a publish's: falls through to internal
     }
   }
   if (err == caf::sec::request_timeout) {

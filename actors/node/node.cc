@@ -22,6 +22,7 @@
 #include "actors/gateway/session_registry.h"
 #include "actors/ingress/ingress_routes.h"
 #include "actors/names.h"
+#include "actors/node/error_renderers.h"
 #include "actors/node/supervisor.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_router.h"
@@ -105,6 +106,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
                                             : std::max(1u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  add_error_renderers(sys_cfg);
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
 
   n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port, [ctx = n->ctx_] {

@@ -18,6 +18,8 @@ const char* to_string(sync_errc code) {
       return "not_durable";
     case sync_errc::overloaded:
       return "overloaded";
+    case sync_errc::reload_refused:
+      return "reload_refused";
   }
   return "unknown";
 }

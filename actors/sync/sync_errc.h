@@ -16,6 +16,7 @@ enum class sync_errc : uint8_t {
   bad_msg_id,            ///< Empty or over 160 bytes (400).
   not_durable,           ///< Storage refused or failed the write: nothing was acked (503).
   overloaded,            ///< The bucket's queue is full; retry later (429).
+  reload_refused,        ///< A new config would move a bucket or the shards; nothing changed.
 };
 
 const char* to_string(sync_errc code);

@@ -111,7 +111,7 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
       },
       [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
         if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {
-          return caf::make_error(sync_errc::unknown_bucket, why);
+          return caf::make_error(sync_errc::reload_refused, why);
         }
         self->state.ctx = ctx;
         for (auto& [key, bucket] : self->state.buckets) {

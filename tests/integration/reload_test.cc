@@ -92,7 +92,9 @@ TEST(ReloadTest, MovingABucketIsRefusedAndNothingChanges) {
   auto moved = cfg;
   moved.sync.buckets[0].id = 42;  // "user" under another id would orphan its versions
   moved.sync.businesses["news"] = "user";
-  EXPECT_NE(n->reload(moved).find("must keep its id"), std::string::npos);
+  auto why = n->reload(moved);
+  EXPECT_NE(why.find("must keep its id"), std::string::npos) << why;
+  EXPECT_NE(why.find("sync(reload_refused"), std::string::npos) << why;
   EXPECT_FALSE(publish(*n, "news", "n1"));
   EXPECT_EQ(publish(*n, "chat", "c2")->version, 2u);
 }
