@@ -130,28 +130,43 @@ http_reply serve_batch(const ingress_context& ctx, const http_request& req) {
   }
   auto& ops = std::get<0>(parsed);
   std::vector<json> results(ops.size());
-  auto router = ctx.router();
-  caf::scoped_actor self{ctx.sys};
-  // Every request goes out before the first answer is awaited: they run concurrently and the
-  // whole batch waits at most about one router_timeout.
-  using handle = decltype(self->request(router, ctx.cfg.router_timeout, publish_atom_v,
-                                        std::declval<publish_request>()));
-  std::vector<std::pair<size_t, handle>> pending;
-  pending.reserve(ops.size());
+  // The valid ops travel as one message; the router splits them by bucket and answers once
+  // each is durable or failed.
+  publish_batch batch;
+  std::vector<size_t> slots;
   for (size_t i = 0; i < ops.size(); ++i) {
     if (auto* err = std::get_if<ingress_error>(&ops[i])) {
       results[i] = error_json(*err);
-    } else if (!router) {
-      results[i] = error_json(router_down());
     } else {
-      pending.emplace_back(i, self->request(router, ctx.cfg.router_timeout, publish_atom_v,
-                                            std::get<publish_request>(std::move(ops[i]))));
+      batch.ops.push_back(std::get<publish_request>(std::move(ops[i])));
+      slots.push_back(i);
     }
   }
-  for (auto& [i, h] : pending) {
-    auto& slot = results[i];
-    h.receive([&slot](const publish_result& r) { slot = result_json(r); },
-              [&slot](const caf::error& err) { slot = error_json(from_router_error(err)); });
+  auto router = ctx.router();
+  if (!slots.empty() && !router) {
+    for (auto slot : slots) {
+      results[slot] = error_json(router_down());
+    }
+  } else if (!slots.empty()) {
+    caf::scoped_actor self{ctx.sys};
+    self->request(router, ctx.cfg.router_timeout, publish_atom_v, std::move(batch))
+        .receive(
+            [&](const publish_outcomes& got) {
+              for (size_t j = 0; j < slots.size(); ++j) {
+                if (j >= got.outcomes.size()) {
+                  results[slots[j]] = error_json(router_down());
+                } else if (const auto& err = got.outcomes[j].error) {
+                  results[slots[j]] = error_json(from_router_error(err));
+                } else {
+                  results[slots[j]] = result_json(got.outcomes[j].result);
+                }
+              }
+            },
+            [&](const caf::error& err) {
+              for (auto slot : slots) {
+                results[slot] = error_json(from_router_error(err));
+              }
+            });
   }
   return reply_json(200, json{{"results", std::move(results)}});
 }

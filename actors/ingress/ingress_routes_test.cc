@@ -37,13 +37,42 @@ struct stub_log {
   std::vector<caf::response_promise> hanging;  // only the stub touches it
 };
 
-// Stands in for the lead's sync router (actors/sync/sync_router.cc was not in the tree yet):
-// dedupes on (app, business, owner, msg_id), one version sequence per owner. Owner "fail" is
-// not durable, owner "hang" never answers.
+// Stands in for the sync router so the routes are tested alone (tests/integration/ingress_e2e
+// runs them against the real one): dedupes on (app, business, owner, msg_id), one version
+// sequence per owner. Owner "fail" is not durable, owner "hang" never answers (a batch holding
+// it neither).
 caf::behavior stub_router(caf::event_based_actor* self, std::shared_ptr<stub_log> log) {
   auto versions = std::make_shared<std::map<std::string, uint64_t>>();  // owner -> head
   auto seen = std::make_shared<std::map<std::string, uint64_t>>();      // key -> version
+  auto store = [=](const publish_request& req) {
+    auto key = req.app_id + "|" + req.business + "|" + req.owner + "|" + req.msg_id;
+    if (auto it = seen->find(key); it != seen->end()) {
+      return publish_result{it->second, true};
+    }
+    auto version = ++(*versions)[req.owner];
+    seen->emplace(key, version);
+    std::lock_guard<std::mutex> guard{log->mutex};
+    log->published.push_back(req);
+    return publish_result{version, false};
+  };
   return {
+      [=](publish_atom, const publish_batch& batch) -> caf::result<publish_outcomes> {
+        ++log->calls;
+        publish_outcomes out;
+        for (const auto& req : batch.ops) {
+          if (req.owner == "hang") {
+            auto rp = self->make_response_promise<publish_outcomes>();
+            log->hanging.push_back(caf::response_promise{rp});
+            return rp;
+          }
+          if (req.owner == "fail") {
+            out.outcomes.push_back({{}, caf::make_error(sync_errc::not_durable)});
+          } else {
+            out.outcomes.push_back({store(req), {}});
+          }
+        }
+        return out;
+      },
       [=](publish_atom, const publish_request& req) -> caf::result<publish_result> {
         ++log->calls;
         if (req.owner == "fail") {
@@ -54,15 +83,7 @@ caf::behavior stub_router(caf::event_based_actor* self, std::shared_ptr<stub_log
           log->hanging.push_back(caf::response_promise{rp});
           return rp;
         }
-        auto key = req.app_id + "|" + req.business + "|" + req.owner + "|" + req.msg_id;
-        if (auto it = seen->find(key); it != seen->end()) {
-          return publish_result{it->second, true};
-        }
-        auto version = ++(*versions)[req.owner];
-        seen->emplace(key, version);
-        std::lock_guard<std::mutex> guard{log->mutex};
-        log->published.push_back(req);
-        return publish_result{version, false};
+        return store(req);
       },
       [=](head_atom, const std::string&, const std::string&, const std::string& owner) -> uint64_t {
         return (*versions)[owner];

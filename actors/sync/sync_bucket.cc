@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -20,9 +21,34 @@ using namespace std::chrono_literals;
 
 constexpr auto write_timeout = 10s;
 
-struct waiter {
+// The answers of one publish_batch (or its share in this bucket), sent once all are known.
+struct batch_reply {
   caf::response_promise promise;
+  publish_outcomes answers;
+  size_t pending = 0;
+};
+
+// Who waits for one op's version: a single publish's requester or one slot of a batch.
+struct waiter {
+  caf::response_promise promise;       // a single publish, or
+  std::shared_ptr<batch_reply> batch;  // slot `index` of a batch
+  size_t index = 0;
   bool duplicate = false;  // a repeat of a msg_id that was in flight
+
+  void answer(publish_result result, caf::error error) {
+    if (!batch) {
+      if (error) {
+        promise.deliver(std::move(error));
+      } else {
+        promise.deliver(result);
+      }
+      return;
+    }
+    batch->answers.outcomes[index] = {result, std::move(error)};
+    if (--batch->pending == 0) {
+      batch->promise.deliver(std::move(batch->answers));
+    }
+  }
 };
 
 // An op with its version, waiting for the next flush to the writer.
@@ -102,7 +128,7 @@ void on_committed(bucket_actor* self, const std::string& key, storage::oplog_rec
   auto waiters = std::move(st.in_flight[key]);
   st.in_flight.erase(key);
   for (auto& w : waiters) {
-    w.promise.deliver(publish_result{record.version, w.duplicate});
+    w.answer(publish_result{record.version, w.duplicate}, {});
   }
   if (auto registry = session_registry_of(self->home_system())) {
     sync_page page;
@@ -126,32 +152,39 @@ void on_failed(bucket_actor* self, const std::string& key, const std::string& ow
   st.in_flight.erase(key);
   auto reason = caf::make_error(sync_errc::not_durable, self->home_system().render(err));
   for (auto& w : waiters) {
-    w.promise.deliver(reason);
+    w.answer({}, reason);
   }
 }
 
-caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
+// Takes one op: answers `w` at once (bad op, a msg_id already stored) or gives the op the
+// next version of its owner and queues it for the next flush, answering `w` once it is
+// durable. `w.duplicate` must be false.
+void admit(bucket_actor* self, publish_request& req, waiter w) {
   auto& st = self->state;
   if (auto err = validate(st.ctx->config, req)) {
-    return err;
+    w.answer({}, std::move(err));
+    return;
   }
   auto key = flight_key(req);
   if (auto i = st.in_flight.find(key); i != st.in_flight.end()) {
-    auto promise = self->make_response_promise();
-    i->second.push_back({promise, true});
-    return promise;
+    w.duplicate = true;
+    i->second.push_back(std::move(w));
+    return;
   }
   auto now = now_ms();
   auto seen = st.ctx->store->lookup_dedupe(st.bucket->id, req.business, req.owner, req.msg_id, now);
   if (!seen) {
-    return caf::make_error(sync_errc::not_durable, seen.error().detail);
+    w.answer({}, caf::make_error(sync_errc::not_durable, seen.error().detail));
+    return;
   }
   if (*seen) {
-    return publish_result{**seen, true};
+    w.answer(publish_result{**seen, true}, {});
+    return;
   }
   auto head = head_of(self, req.owner);
   if (!head) {
-    return head.error();
+    w.answer({}, head.error());
+    return;
   }
   storage::oplog_record record;
   record.bucket = st.bucket->id;
@@ -165,12 +198,38 @@ caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
   record.filters = std::move(req.filters);
   record.push = std::move(req.push);
   st.heads[req.owner] = record.version;
-  auto promise = self->make_response_promise();
-  st.in_flight[key].push_back({promise, false});
+  st.in_flight[key].push_back(std::move(w));
   st.unflushed.push_back({std::move(key), std::move(record), now + st.ctx->config.dedupe_ttl_ms});
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, caf::flush_atom_v);
+  }
+}
+
+caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
+  waiter w;
+  w.promise = self->make_response_promise();
+  auto promise = w.promise;
+  admit(self, req, std::move(w));
+  return promise;
+}
+
+// Every op of `batch` goes into the same flush: one write request for the whole share.
+caf::result<publish_outcomes> publish_all(bucket_actor* self, publish_batch& batch) {
+  auto reply = std::make_shared<batch_reply>();
+  reply->promise = self->make_response_promise();
+  reply->answers.outcomes.resize(batch.ops.size());
+  reply->pending = batch.ops.size();
+  auto promise = reply->promise;
+  if (batch.ops.empty()) {
+    promise.deliver(publish_outcomes{});
+    return promise;
+  }
+  for (size_t i = 0; i < batch.ops.size(); ++i) {
+    waiter w;
+    w.batch = reply;
+    w.index = i;
+    admit(self, batch.ops[i], std::move(w));
   }
   return promise;
 }
@@ -269,6 +328,7 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
   self->state.shard = shard;
   return {
       [self](publish_atom, publish_request& req) { return publish(self, req); },
+      [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
       [self](caf::flush_atom) { flush(self); },
       [self](sync_atom, const std::string& owner, uint64_t after) {
         return read_page(self, owner, after);

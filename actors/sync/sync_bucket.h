@@ -18,6 +18,8 @@ namespace tidegate::actors {
 /// Messages:
 ///  - (publish_atom, publish_request) -> publish_result; a repeated msg_id, stored or still in
 ///    flight, gets the first version with duplicated = true.
+///  - (publish_atom, publish_batch) -> publish_outcomes: the same for each op, every new one
+///    in one write request.
 ///  - (sync_atom, std::string owner, uint64_t after_version) -> sync_page: the next page.
 ///  - (sync_ack_atom, std::string owner, uint64_t version): the owner's client has every
 ///    version <= version; `once` buckets delete those ops.

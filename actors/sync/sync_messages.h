@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
 
 #include "storage/oplog_record.h"
 #include "storage/oplog_store.h"
@@ -32,6 +33,24 @@ struct publish_result {
   bool duplicated = false;
 };
 
+/// Several publishes in one message (POST /v1/sync/ops:batch): the router splits them by
+/// bucket actor, each bucket writes its share as one request, and the answer comes back once
+/// every op is durable or failed. Ops are independent: one failing does not fail the others.
+struct publish_batch {
+  std::vector<publish_request> ops;
+};
+
+/// The answer for one op of a publish_batch: `error` set (category "sync") or `result`.
+struct publish_outcome {
+  publish_result result;
+  caf::error error;
+};
+
+/// The answers of a publish_batch, in the order of its ops.
+struct publish_outcomes {
+  std::vector<publish_outcome> outcomes;
+};
+
 /// A page of one owner's log for a session (SYNC_REQ, or an online push).
 struct sync_page {
   std::string bucket;
@@ -47,5 +66,7 @@ struct sync_page {
 // an inspect() and type ids.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_outcomes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::write_batch)

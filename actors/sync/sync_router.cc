@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -22,6 +23,33 @@ namespace {
 
 constexpr caf::atom_value router_name = sync_router_name;
 
+// The answers of one publish_batch, filled in as bucket shares answer; sent when none is left.
+struct batch_answers {
+  caf::response_promise promise;
+  publish_outcomes answers;
+  size_t pending_shares = 0;
+
+  void fill(const std::vector<size_t>& slots, publish_outcomes* got, const caf::error& err) {
+    for (size_t j = 0; j < slots.size(); ++j) {
+      auto& slot = answers.outcomes[slots[j]];
+      if (got != nullptr && j < got->outcomes.size()) {
+        slot = std::move(got->outcomes[j]);
+      } else {
+        slot.error = err ? err : caf::make_error(sync_errc::not_durable, "no answer");
+      }
+    }
+    if (--pending_shares == 0) {
+      promise.deliver(std::move(answers));
+    }
+  }
+};
+
+// A share sent to a bucket and not answered yet.
+struct open_share {
+  std::shared_ptr<batch_answers> batch;
+  std::vector<size_t> slots;
+};
+
 struct router_state {
   static inline const char* name = "tidegate.sync_router";
   sync_context_ptr ctx;
@@ -29,6 +57,13 @@ struct router_state {
   std::unordered_map<uint32_t, caf::actor> buckets;
   std::unordered_map<caf::actor_addr, uint32_t> by_actor;
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
+  // Batch shares awaiting their bucket's answer, by bucket and share number. Their requests
+  // carry no timeout (CAF 0.17's clock cancels a timeout with a scan of the requester's pending
+  // ones, quadratic for a router with thousands in flight); a bucket answers each once its
+  // write commits or fails (its writer request is timed), and one that dies fails its shares
+  // here, in the down handler.
+  std::unordered_map<caf::actor_addr, std::unordered_map<uint64_t, open_share>> open_shares;
+  uint64_t next_share = 0;
 };
 
 using router_actor = caf::stateful_actor<router_state>;
@@ -51,11 +86,98 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
   return actor;
 }
 
+// One bucket actor's share of a publish_batch, and where its answers go in the whole.
+struct batch_share {
+  caf::actor bucket;
+  publish_batch ops;
+  std::vector<size_t> slots;
+};
+
+// Splits `batch` by bucket actor and sends each share as one message; answers once every
+// share answered (or failed: then each of its ops gets that error).
+caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& batch) {
+  auto answers = std::make_shared<publish_outcomes>();
+  answers->outcomes.resize(batch.ops.size());
+  std::unordered_map<caf::actor_id, batch_share> shares;
+  for (size_t i = 0; i < batch.ops.size(); ++i) {
+    auto& req = batch.ops[i];
+    const auto* bucket = self->state.ctx->config.bucket_of_business(req.business);
+    if (bucket == nullptr) {
+      answers->outcomes[i].error = caf::make_error(
+          sync_errc::unknown_business, "no bucket is mapped to business '" + req.business + "'");
+      continue;
+    }
+    if (req.owner.empty()) {
+      answers->outcomes[i].error =
+          caf::make_error(sync_errc::bad_owner, "owner must be 1 to 160 bytes");
+      continue;
+    }
+    req.bucket = bucket->name;
+    auto actor = bucket_actor_for(self, *bucket, req.owner);
+    auto& share = shares[actor.id()];
+    share.bucket = actor;
+    share.ops.ops.push_back(std::move(req));
+    share.slots.push_back(i);
+  }
+  if (shares.empty()) {
+    return std::move(*answers);
+  }
+  auto batch_state = std::make_shared<batch_answers>();
+  batch_state->promise = self->make_response_promise();
+  batch_state->answers = std::move(*answers);
+  batch_state->pending_shares = shares.size();
+  auto promise = batch_state->promise;
+  for (auto& [id, share] : shares) {
+    auto addr = share.bucket.address();
+    auto number = self->state.next_share++;
+    self->state.open_shares[addr].emplace(number, open_share{batch_state, std::move(share.slots)});
+    // Takes the share out of open_shares; null if the down handler already failed it.
+    auto take = [self, addr, number]() -> std::optional<open_share> {
+      auto i = self->state.open_shares.find(addr);
+      if (i == self->state.open_shares.end()) {
+        return std::nullopt;
+      }
+      auto j = i->second.find(number);
+      if (j == i->second.end()) {
+        return std::nullopt;
+      }
+      auto out = std::move(j->second);
+      i->second.erase(j);
+      if (i->second.empty()) {
+        self->state.open_shares.erase(i);
+      }
+      return out;
+    };
+    self->request(share.bucket, caf::infinite, publish_atom_v, std::move(share.ops))
+        .then(
+            [take](publish_outcomes& got) {
+              if (auto open = take()) {
+                open->batch->fill(open->slots, &got, {});
+              }
+            },
+            [take](caf::error& err) {
+              if (auto open = take()) {
+                open->batch->fill(open->slots, nullptr, err);
+              }
+            });
+  }
+  return promise;
+}
+
 caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   unname_on_exit(self, router_name);
   // A bucket that crashed is spawned again on next use, from what storage holds.
   self->set_down_handler([self](caf::down_msg& msg) {
+    if (auto open = self->state.open_shares.find(msg.source);
+        open != self->state.open_shares.end()) {
+      auto shares = std::move(open->second);
+      self->state.open_shares.erase(open);
+      auto why = caf::make_error(sync_errc::not_durable, "the bucket stopped before answering");
+      for (auto& [number, share] : shares) {
+        share.batch->fill(share.slots, nullptr, why);
+      }
+    }
     auto i = self->state.by_actor.find(msg.source);
     if (i != self->state.by_actor.end()) {
       self->state.buckets.erase(i->second);
@@ -87,6 +209,7 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         return self->delegate(bucket_actor_for(self, *bucket, req.owner), publish_atom_v,
                               std::move(req));
       },
+      [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
       [self](head_atom, const std::string&, const std::string& business,
              const std::string& owner) -> caf::result<uint64_t> {
         const auto* bucket = self->state.ctx->config.bucket_of_business(business);

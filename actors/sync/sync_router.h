@@ -13,6 +13,8 @@ namespace tidegate::actors {
 ///
 /// Messages (all answered once durable, or with a caf::error of category "sync"/sync_errc):
 ///  - (publish_atom, publish_request) -> publish_result
+///  - (publish_atom, publish_batch) -> publish_outcomes: one message per bucket actor for the
+///    whole batch; each op answered on its own (an unknown business fails only that op)
 ///  - (head_atom, std::string app_id, std::string business, std::string owner) -> uint64_t
 ///  - (sync_atom, std::string bucket, std::string owner, uint64_t after) -> sync_page
 ///  - (sync_ack_atom, std::string bucket, std::string owner, uint64_t version)

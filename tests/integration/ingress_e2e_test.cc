@@ -202,6 +202,37 @@ TEST_F(IngressE2eTest, PublishIsIdempotentAndBadRequestsStoreNothing) {
   EXPECT_EQ(publish_ok("u1", "m4", "x"), 3u);
 }
 
+TEST_F(IngressE2eTest, ABatchAnswersEachOpInOrderAcrossOwnersAndBuckets) {
+  ASSERT_EQ(publish_ok("u1", "m0", "before"), 1u);
+  auto op = [](const std::string& business, const std::string& owner, const std::string& msg_id) {
+    return json{{"business", business}, {"owner", owner}, {"msg_id", msg_id}, {"payload", "p"}};
+  };
+  json ops = json::array();
+  for (int i = 0; i < 40; ++i) {  // 20 owners, two ops each, interleaved
+    ops.push_back(op("chat", "b" + std::to_string(i % 20), "m" + std::to_string(i)));
+  }
+  ops.push_back(op("chat", "u1", "m0"));      // 40: stored before the batch
+  ops.push_back(op("chat", "b3", "m3"));      // 41: a repeat inside the batch
+  ops.push_back(op("no-such", "u1", "x"));    // 42: unknown business, alone refused
+  ops.push_back(op("push", "u1", "push-1"));  // 43: another bucket (once)
+  auto res = post("/v1/sync/ops:batch", json{{"ops", ops}}.dump());
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto results = json::parse(res->body)["results"];
+  ASSERT_EQ(results.size(), ops.size());
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(results[i], (json{{"version", i / 20 + 1}, {"duplicated", false}})) << i;
+  }
+  EXPECT_EQ(results[40], (json{{"version", 1}, {"duplicated", true}}));
+  EXPECT_EQ(results[41], (json{{"version", 1}, {"duplicated", true}}));
+  EXPECT_EQ(results[42]["error"]["code"], "unknown_business");
+  EXPECT_EQ(results[43], (json{{"version", 1}, {"duplicated", false}}));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(head("chat", "b" + std::to_string(i)), std::optional<uint64_t>{2}) << i;
+  }
+  EXPECT_EQ(head("chat", "u1"), std::optional<uint64_t>{1});
+}
+
 TEST_F(IngressE2eTest, SdkReceivesEveryVersionOnceInOrderAcrossReconnects) {
   const std::string user = "alice";
   for (int i = 1; i <= 3; ++i) {
