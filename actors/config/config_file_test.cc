@@ -328,6 +328,68 @@ TEST(ConfigFileTest, MisplacedKeysAreReportedWhereTheyAre) {
   EXPECT_EQ(e.message, "unknown key");
 }
 
+TEST(ConfigFileTest, BucketsAreAddedOrTunedWithStableIdsAndKinds) {
+  auto result = parse_node_config(with_node(R"(
+[[buckets]]
+name = "orders"
+kind = "user"
+id = 10
+priority = 7
+keep_ops = 0
+max_age_s = 3600
+retry_budget = 3
+
+[[buckets]]
+name = "once"
+priority = 9
+
+[[businesses]]
+name = "order_status"
+bucket = "orders"
+)"),
+                                  "test.toml");
+  ASSERT_TRUE(result.config) << result.error->to_string();
+  const auto& sync = result.config->sync;
+  const auto* orders = sync.bucket("orders");
+  ASSERT_NE(orders, nullptr);
+  EXPECT_EQ(orders->kind, bucket_kind::user);
+  EXPECT_EQ(orders->id, 10);
+  EXPECT_EQ(orders->priority, 7u);
+  EXPECT_EQ(orders->retention.keep_count, std::nullopt);
+  EXPECT_EQ(orders->retention.max_age_ms, std::optional<uint64_t>{3'600'000});
+  EXPECT_EQ(orders->retry_budget, 3u);
+  EXPECT_EQ(sync.bucket("once")->priority, 9u);
+  EXPECT_EQ(sync.bucket("once")->id, 4);
+  EXPECT_EQ(sync.bucket_of_business("order_status"), orders);
+}
+
+TEST(ConfigFileTest, BadBucketsAreRefusedByKey) {
+  auto bucket = [](const std::string& body) { return error_of(with_node("[[buckets]]\n" + body)); };
+  auto e = bucket("name = \"orders\"\nkind = \"user\"\n");
+  EXPECT_EQ(e.key, "buckets[0].id");
+  EXPECT_EQ(e.message, "missing required key (a new bucket needs a stable id, 1-255)");
+  e = bucket("name = \"orders\"\nkind = \"user\"\nid = 3\n");
+  EXPECT_EQ(e.key, "buckets[0].id");
+  EXPECT_EQ(e.message, "id 3 belongs to bucket \"multi_device\"");
+  e = bucket("name = \"orders\"\nkind = \"weekly\"\nid = 9\n");
+  EXPECT_EQ(e.key, "buckets[0].kind");
+  e = bucket("name = \"user\"\nkind = \"device\"\n");
+  EXPECT_EQ(e.message, "the default bucket \"user\" has kind \"user\"");
+  e = bucket("name = \"user\"\nid = 9\n");
+  EXPECT_EQ(e.message, "the default bucket \"user\" has id 1");
+  e = bucket("name = \"Orders!\"\nkind = \"user\"\nid = 9\n");
+  EXPECT_EQ(e.key, "buckets[0].name");
+  e = bucket("name = \"o\"\nkind = \"user\"\nid = 9\npriority = 1001\n");
+  EXPECT_EQ(e.key, "buckets[0].priority");
+  e = bucket("name = \"o\"\nkind = \"user\"\nid = 9\nretry_budget = 0\n");
+  EXPECT_EQ(e.key, "buckets[0].retry_budget");
+  e = bucket("name = \"o\"\nkind = \"user\"\nid = 9\n[[buckets]]\nname = \"o\"\n");
+  EXPECT_EQ(e.key, "buckets[1].name");
+  EXPECT_EQ(e.message, "duplicate bucket \"o\"");
+  e = bucket("name = \"o\"\nkind = \"user\"\nid = 9\nkeep = 3\n");
+  EXPECT_EQ(e.key, "buckets[0].keep");
+}
+
 TEST(ConfigFileTest, LoadsARealFile) {
   temp_file file{with_node("[gateway]\nlisten = \"127.0.0.1:0\"\n")};
   auto result = load_node_config(file.path());

@@ -10,7 +10,8 @@ namespace tidegate::actors::config_detail {
 /// [storage]: data_dir, map_size_mb, max_map_size_mb, durability, sync_interval_ms.
 void read_storage(checker& c, const toml::table& root, storage_settings& storage);
 
-/// [sync] limits and [[businesses]] (name -> bucket) on top of the default buckets.
+/// [sync] limits, [[buckets]] (new buckets, or the priority, retention and retry budget of a
+/// default one) and [[businesses]] (name -> bucket) on top of the default buckets.
 void read_sync(checker& c, const toml::table& root, sync_config& sync);
 
 }  // namespace tidegate::actors::config_detail

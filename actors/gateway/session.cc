@@ -55,19 +55,20 @@ void fetch(session_actor* self, sync_fetch what) {
   if (!router) {
     return;  // SYNC is not running on this node
   }
+  auto asked = what;
   self->request(router, std::chrono::seconds(10), sync_atom_v, what.bucket, what.owner, what.after)
       .then(
-          [self](sync_page& page) {
+          [self, asked](sync_page& page) {
             auto now = now_of(self);
             session_effects fx;
-            auto next = self->state.machine->on_sync_page(page, now, fx);
+            self->state.machine->on_fetched(asked, page, now, fx);
             apply(self, fx, now);
-            if (next) {
-              fetch(self, std::move(*next));
-            }
           },
-          [](caf::error&) {
-            // The client's cursor did not move: its next SYNC_REQ asks again.
+          [self, asked](caf::error&) {
+            auto now = now_of(self);
+            session_effects fx;
+            self->state.machine->on_fetch_failed(asked, fx);
+            apply(self, fx, now);
           });
 }
 
@@ -162,7 +163,7 @@ caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_ha
       [self](deliver_atom, const sync_page& page) {
         auto now = now_of(self);
         session_effects fx;
-        self->state.machine->on_sync_page(page, now, fx);  // a push: no next page to read
+        self->state.machine->on_sync_page(page, now, fx);
         apply(self, fx, now);
       },
       [self](caf::get_atom) {

@@ -255,16 +255,67 @@ void session_machine::on_sync_request(const protocol::frame& f, session_effects&
     return;
   }
   // One read per bucket, not per business (DESIGN §5): every configured bucket, from the
-  // client's cursor, or from 0 for a bucket it does not name.
+  // client's cursor, or from 0 for a bucket it does not name; by priority, highest first.
+  // A new SYNC_REQ supersedes what is left of the previous one.
   auto sync = ctx_.sync();  // one consistent view, even if a reload swaps it meanwhile
+  std::vector<const bucket_config*> order;
   for (const auto& bucket : sync->buckets) {
+    order.push_back(&bucket);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->priority > b->priority; });
+  ++sync_round_;
+  sync_levels_.clear();
+  sync_level_next_ = 0;
+  sync_outstanding_ = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& bucket = *order[i];
     uint64_t after = 0;
     for (const auto& cursor : req.cursors()) {
       if (cursor.bucket() == bucket.name) {
         after = cursor.version();
       }
     }
-    fx.fetches.push_back({bucket.name, owner_for(bucket.kind), after});
+    if (i == 0 || order[i - 1]->priority != bucket.priority) {
+      sync_levels_.emplace_back();
+    }
+    sync_levels_.back().push_back({bucket.name, owner_for(bucket.kind), after, sync_round_});
+  }
+  finish_fetch(fx);  // nothing is out: starts the first level
+}
+
+void session_machine::finish_fetch(session_effects& fx) {
+  if (sync_outstanding_ > 0) {
+    --sync_outstanding_;
+  }
+  while (sync_outstanding_ == 0 && sync_level_next_ < sync_levels_.size()) {
+    auto& level = sync_levels_[sync_level_next_++];
+    sync_outstanding_ = level.size();
+    for (auto& f : level) {
+      fx.fetches.push_back(std::move(f));
+    }
+  }
+}
+
+void session_machine::on_fetched(const sync_fetch& asked, const sync_page& page, session_time now,
+                                 session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;  // closing or closed: the client resumes from its cursor elsewhere
+  }
+  send_sync_data(page, now, fx);
+  if (asked.round != sync_round_) {
+    return;  // a newer SYNC_REQ reads this bucket again
+  }
+  if (page.more && !page.records.empty()) {
+    fx.fetches.push_back({asked.bucket, asked.owner, page.records.back().version, asked.round});
+    return;
+  }
+  finish_fetch(fx);
+}
+
+void session_machine::on_fetch_failed(const sync_fetch& asked, session_effects& fx) {
+  if (asked.round == sync_round_) {
+    finish_fetch(fx);
   }
 }
 
@@ -282,11 +333,14 @@ void session_machine::on_sync_ack(const protocol::frame& f, session_effects& fx)
   }
 }
 
-std::optional<sync_fetch> session_machine::on_sync_page(const sync_page& page, session_time now,
-                                                        session_effects& fx) {
+void session_machine::on_sync_page(const sync_page& page, session_time now, session_effects& fx) {
   if (phase_ != phase::ready) {
-    return std::nullopt;  // closing or closed: the client resumes from its cursor elsewhere
+    return;  // closing or closed: the client resumes from its cursor elsewhere
   }
+  send_sync_data(page, now, fx);
+}
+
+void session_machine::send_sync_data(const sync_page& page, session_time now, session_effects& fx) {
   v1::SyncData data;
   data.set_bucket(page.bucket);
   data.set_more(page.more);
@@ -312,15 +366,6 @@ std::optional<sync_fetch> session_machine::on_sync_page(const sync_page& page, s
     }
   }
   send(v1::FRAME_TYPE_SYNC_DATA, data, true, now, fx, v1::CHANNEL_SYNC);
-  if (!page.more || page.records.empty()) {
-    return std::nullopt;
-  }
-  auto sync = ctx_.sync();
-  const auto* bucket = sync->bucket(page.bucket);
-  if (bucket == nullptr) {
-    return std::nullopt;
-  }
-  return sync_fetch{page.bucket, owner_for(bucket->kind), page.records.back().version};
 }
 
 void session_machine::accept_heartbeat(uint32_t declared_ms) {

@@ -27,6 +27,7 @@ struct sync_fetch {
   std::string bucket;
   std::string owner;
   uint64_t after = 0;
+  uint32_t round = 0;  ///< Which SYNC_REQ asked (a newer one supersedes its follow-ups).
 };
 
 /// What the session actor must do after the machine handled one input.
@@ -39,7 +40,7 @@ struct session_effects {
   std::string close_detail;                               ///< Why, for the log line.
   bool hello_accepted = false;        ///< Register `device_id()` with the session registry.
   bool authenticated = false;         ///< HELLO+AUTH just completed.
-  std::vector<sync_fetch> fetches;    ///< Pages to read (SYNC_REQ), then pass to on_sync_page.
+  std::vector<sync_fetch> fetches;    ///< Pages to read, then pass to on_fetched (or failed).
   std::vector<sync_fetch> sync_acks;  ///< (bucket, owner, version) the client confirmed.
 };
 
@@ -65,12 +66,21 @@ class session_machine {
   /// The node drains: GOAWAY{DRAIN}, close after the grace period.
   void on_drain(session_time now, uint32_t reconnect_after_ms, session_effects& fx);
 
-  /// A page of one bucket for this client (asked for, or an online push): a SYNC_DATA frame.
-  /// An op that is not for this client (filters, valid window, expiry at `now.wall_ms`) goes
-  /// as a skipped op, just its version, so the client's stream stays contiguous. Returns the
-  /// fetch for the next page when `page.more`, else nothing.
-  std::optional<sync_fetch> on_sync_page(const sync_page& page, session_time now,
-                                         session_effects& fx);
+  /// An online push of one bucket for this client: a SYNC_DATA frame. An op that is not for
+  /// this client (filters, valid window, expiry at `now.wall_ms`) goes as a skipped op, just
+  /// its version, so the client's stream stays contiguous.
+  void on_sync_page(const sync_page& page, session_time now, session_effects& fx);
+
+  /// The page `asked` read: a SYNC_DATA frame like on_sync_page, then the fetch of the next
+  /// page when `page.more`. A SYNC_REQ reads its buckets by priority, highest first: the
+  /// buckets of one priority at once, the next priority once all of those are caught up (or
+  /// failed), so high-priority data reaches the client first.
+  void on_fetched(const sync_fetch& asked, const sync_page& page, session_time now,
+                  session_effects& fx);
+
+  /// The read of `asked` failed: the client's cursor did not move (its next SYNC_REQ asks
+  /// again); the lower priorities go on.
+  void on_fetch_failed(const sync_fetch& asked, session_effects& fx);
 
   /// The earliest monotonic time at which `on_tick` has something to decide.
   uint64_t next_deadline() const;
@@ -93,6 +103,10 @@ class session_machine {
   void on_ack(const protocol::frame& f, session_effects& fx);
   void on_sync_request(const protocol::frame& f, session_effects& fx);
   void on_sync_ack(const protocol::frame& f, session_effects& fx);
+  void send_sync_data(const sync_page& page, session_time now, session_effects& fx);
+  /// One fetch of the current priority level is done; starts the next level when it was the
+  /// last.
+  void finish_fetch(session_effects& fx);
   /// The owner this client has in a bucket of `kind`.
   const std::string& owner_for(bucket_kind kind) const;
   void accept_heartbeat(uint32_t declared_ms);
@@ -122,6 +136,12 @@ class session_machine {
   gateway_errc closing_reason_ = gateway_errc::drained;
   uint64_t next_seq_ = 1;
   std::vector<std::pair<uint64_t, uint64_t>> unacked_;  // (seq, sent mono ms), ascending seq
+  // The SYNC_REQ being served: its number, the priority levels still to read (next first),
+  // and how many reads of the current level are out.
+  uint32_t sync_round_ = 0;
+  std::vector<std::vector<sync_fetch>> sync_levels_;
+  size_t sync_level_next_ = 0;
+  size_t sync_outstanding_ = 0;
 };
 
 }  // namespace tidegate::actors

@@ -1,11 +1,14 @@
 #include "actors/gateway/session_machine.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "protocol/auth_token.h"
 #include "protocol/frame_decoder.h"
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
+#include "tidegate/v1/sync.pb.h"
 
 namespace tidegate::actors {
 namespace {
@@ -237,6 +240,74 @@ TEST_F(SessionMachineTest, ReservedFrameTypesAreNotServedYet) {
   std::string bytes;
   protocol::append_frame(v1::FRAME_TYPE_RPC_REQ, 0, 1, 0, "", bytes);
   EXPECT_EQ(error_of(feed_bytes(bytes, 5)).code(), v1::ERROR_CODE_UNEXPECTED_FRAME);
+}
+
+// The buckets of fetches, sorted, for comparing a level regardless of order.
+std::vector<std::string> buckets_of(const std::vector<sync_fetch>& fetches) {
+  std::vector<std::string> out;
+  for (const auto& f : fetches) {
+    out.push_back(f.bucket);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
+  auto sync = default_sync_config();
+  for (auto& b : sync.buckets) {
+    b.priority = b.name == "once" ? 10 : b.name == "user" || b.name == "device" ? 5 : 0;
+  }
+  ctx_.set_sync(std::make_shared<const sync_config>(sync));
+  login();
+  v1::SyncRequest req;
+  auto* cursor = req.add_cursors();
+  cursor->set_bucket("user");
+  cursor->set_version(7);
+  auto fx = feed(v1::FRAME_TYPE_SYNC_REQ, req, 10);
+  ASSERT_EQ(buckets_of(fx.fetches), (std::vector<std::string>{"once"}));
+  auto once = fx.fetches[0];
+  EXPECT_EQ(once.owner, "alice");
+
+  // A full page: the next page of the same bucket, nothing of the lower levels yet.
+  sync_page page;
+  page.bucket = "once";
+  page.more = true;
+  page.records.resize(1);
+  page.records[0].version = 3;
+  session_effects next;
+  machine_->on_fetched(once, page, at(11), next);
+  ASSERT_EQ(next.fetches.size(), 1u);
+  EXPECT_EQ(next.fetches[0].after, 3u);
+  EXPECT_EQ(frames_of(next.out).at(0).type, v1::FRAME_TYPE_SYNC_DATA);
+
+  // Caught up: the priority-5 level starts, with the client's cursor.
+  page.more = false;
+  session_effects level2;
+  machine_->on_fetched(next.fetches[0], page, at(12), level2);
+  ASSERT_EQ(buckets_of(level2.fetches), (std::vector<std::string>{"device", "user"}));
+  for (const auto& f : level2.fetches) {
+    EXPECT_EQ(f.after, f.bucket == "user" ? 7u : 0u);
+    EXPECT_EQ(f.owner, f.bucket == "user" ? "alice" : "dev-1");
+  }
+  // One of the level fails, the other answers: the rest (priority 0) starts after both.
+  session_effects failed;
+  machine_->on_fetch_failed(level2.fetches[0], failed);
+  EXPECT_TRUE(failed.fetches.empty());
+  page.bucket = level2.fetches[1].bucket;
+  session_effects level3;
+  machine_->on_fetched(level2.fetches[1], page, at(13), level3);
+  EXPECT_EQ(buckets_of(level3.fetches),
+            (std::vector<std::string>{"global", "multi_device", "once_device"}));
+
+  // A newer SYNC_REQ supersedes: answers of the old round send data but start nothing.
+  auto again = feed(v1::FRAME_TYPE_SYNC_REQ, req, 20);
+  ASSERT_EQ(buckets_of(again.fetches), (std::vector<std::string>{"once"}));
+  session_effects stale;
+  page.bucket = level3.fetches[0].bucket;
+  page.more = true;
+  machine_->on_fetched(level3.fetches[0], page, at(21), stale);
+  EXPECT_TRUE(stale.fetches.empty());
+  EXPECT_FALSE(stale.out.empty());
 }
 
 }  // namespace

@@ -34,6 +34,15 @@
 namespace tidegate::actors {
 namespace {
 
+// What the storage_writer's maintenance enforces, from the buckets' policies.
+retention_list retention_of(const sync_config& sync) {
+  retention_list out;
+  for (const auto& bucket : sync.buckets) {
+    out.emplace_back(bucket.id, bucket.retention);
+  }
+  return out;
+}
+
 bool load_apps(const node_config& cfg, gateway_context& ctx, std::string& error) {
   for (const auto& app : cfg.apps) {
     app_entry entry;
@@ -137,9 +146,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   if (n->store_) {
     writer_config wcfg;
     wcfg.sync_interval_ms = cfg.storage.sync_interval_ms;
-    for (const auto& bucket : cfg.sync.buckets) {
-      wcfg.retention.emplace_back(bucket.id, bucket.retention);
-    }
+    wcfg.retention = retention_of(cfg.sync);
     children.push_back(
         {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
            return spawn_storage_writer(sys, *env, *store, wcfg);  // names itself
@@ -204,8 +211,18 @@ std::string node::reload(const node_config& cfg) {
   caf::scoped_actor self{*system_};
   self->request(router, std::chrono::seconds(10), reload_atom_v, sync_context_ptr{next})
       .receive([](caf::ok_atom) {}, [&](caf::error& err) { error = system_->render(err); });
-  if (error.empty()) {
-    ctx_->set_sync(std::make_shared<const sync_config>(cfg.sync));  // what SYNC_REQ reads
+  if (!error.empty()) {
+    return error;
+  }
+  ctx_->set_sync(std::make_shared<const sync_config>(cfg.sync));  // what SYNC_REQ reads
+  if (auto writer = storage_writer_of(*system_)) {
+    self->request(writer, std::chrono::seconds(10), reload_atom_v, retention_of(cfg.sync))
+        .receive([](caf::ok_atom) {},
+                 [&](caf::error& err) {
+                   // The buckets already changed; the old retention stays until the next reload.
+                   std::cerr << "tidegate: reload: retention not applied: " << system_->render(err)
+                             << "\n";
+                 });
   }
   return error;
 }

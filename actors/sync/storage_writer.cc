@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -114,6 +115,12 @@ class writer_core {
       orphaned_ = orphaned_ || orphaned;
     }
     cv_.notify_one();
+  }
+
+  /// The retention the next maintenance run enforces (any thread).
+  void set_retention(retention_list next) {
+    std::lock_guard<std::mutex> guard(mu_);
+    next_retention_ = std::move(next);
   }
 
   writer_stats stats() const {
@@ -308,13 +315,20 @@ class writer_core {
     auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count());
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      if (next_retention_) {
+        retention_ = std::move(*next_retention_);
+        next_retention_.reset();
+      }
+    }
     bool deleted = false;
     if (auto expired = store_.expire_dedupe(now_ms, cfg_.max_maintenance_deletes)) {
       deleted = *expired > 0;
     } else {
       std::cerr << "tidegate: storage_writer: dedupe expiry: " << expired.error().detail << "\n";
     }
-    for (const auto& [bucket, policy] : cfg_.retention) {
+    for (const auto& [bucket, policy] : retention_) {
       auto stats = store_.compact(bucket, policy, now_ms, cfg_.max_maintenance_deletes,
                                   compact_cursors_[bucket]);
       if (!stats) {
@@ -370,7 +384,9 @@ class writer_core {
   bool orphaned_ = false;           // guarded by mu_
 
   clock_type::time_point next_maintenance_ = clock_type::now();  // thread only
+  std::optional<retention_list> next_retention_;                 // guarded by mu_
   std::map<uint8_t, storage::compact_cursor> compact_cursors_;   // thread only
+  retention_list retention_ = cfg_.retention;                    // thread only
   bool dirty_ = false;                // thread only: commits since the last sync (periodic mode)
   clock_type::time_point next_sync_;  // thread only
 
@@ -486,6 +502,10 @@ caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
       },
       [self](committed_atom, commit_report& report) { on_report(self, report); },
       [self](caf::get_atom) { return self->state.worker->core().stats(); },
+      [self](reload_atom, retention_list& retention) {
+        self->state.worker->core().set_retention(std::move(retention));
+        return caf::ok_atom_v;
+      },
   };
 }
 

@@ -18,6 +18,9 @@
 
 namespace tidegate::actors {
 
+/// Retention per bucket id (what maintenance enforces).
+using retention_list = std::vector<std::pair<uint8_t, storage::retention_policy>>;
+
 /// How the storage_writer groups and syncs its commits.
 struct writer_config {
   /// A group commit takes queued requests until they hold this many ops (appends, dedupes
@@ -32,7 +35,7 @@ struct writer_config {
   /// Retention: every maintenance_interval_ms the thread deletes expired dedupe entries and,
   /// per bucket id listed here, ops beyond its policy (storage::oplog_store::compact), at most
   /// max_maintenance_deletes of each per run, so a run never holds the writer for long.
-  std::vector<std::pair<uint8_t, storage::retention_policy>> retention;
+  retention_list retention;
   uint32_t maintenance_interval_ms = 1000;
   size_t max_maintenance_deletes = 1000;
   /// Tests only: runs on the writer thread before each group commit (may block it).
@@ -88,6 +91,8 @@ enum class storage_writer_errc : uint8_t {
 ///   growing, io, corrupt) fails every request of its group. Errors are storage_errc
 ///   ("storage", nothing of the batch was written) or storage_writer_errc::stopped.
 /// - (caf::get_atom) -> writer_stats.
+/// - (reload_atom, retention_list) -> caf::ok_atom: the next maintenance run enforces these
+///   policies instead (a config reload).
 ///
 /// On an exit message with a reason the writer finishes its current commit, answers each
 /// request it committed with success and each queued one with storage_writer_errc::stopped,
@@ -99,3 +104,4 @@ caf::actor spawn_storage_writer(caf::actor_system& sys, storage::lmdb_env& env,
 }  // namespace tidegate::actors
 
 CAF_ERROR_CODE_ENUM(tidegate::actors::storage_writer_errc, "writer")
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::retention_list)

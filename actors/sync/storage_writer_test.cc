@@ -435,5 +435,28 @@ TEST_F(StorageWriterTest, RetentionTrimsOldOpsInTheBackground) {
   ASSERT_EQ(write(writer, appends("user:1", 6, 6)), caf::error{});  // versions continue
 }
 
+TEST_F(StorageWriterTest, ReloadedRetentionAppliesFromTheNextRun) {
+  writer_config cfg;
+  cfg.maintenance_interval_ms = 1;  // no policy at start: nothing is trimmed
+  auto writer = spawn(cfg);
+  ASSERT_EQ(write(writer, appends("user:1", 1, 5)), caf::error{});
+  storage::retention_policy keep_one;
+  keep_one.keep_count = 1;
+  bool reloaded = false;
+  self_->request(writer, std::chrono::seconds(5), reload_atom_v, retention_list{{1, keep_one}})
+      .receive([&](caf::ok_atom) { reloaded = true; }, [](caf::error&) {});
+  ASSERT_TRUE(reloaded);
+  uint64_t watermark = 0;
+  for (int i = 0; i < 500 && watermark != 5; ++i) {  // bounded: the thread trims on its timer
+    auto low = store_->low_watermark(0, 1, "user:1");
+    ASSERT_TRUE(low);
+    watermark = *low;
+    if (watermark != 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  EXPECT_EQ(watermark, 5u);
+}
+
 }  // namespace
 }  // namespace tidegate::actors

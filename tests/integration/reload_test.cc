@@ -16,7 +16,9 @@
 #include "actors/sync/sync_messages.h"
 #include "storage/temp_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/raw_client.h"
 #include "tests/support/test_node.h"
+#include "tidegate/v1/sync.pb.h"
 
 namespace tidegate::test {
 namespace {
@@ -97,6 +99,47 @@ TEST(ReloadTest, MovingABucketIsRefusedAndNothingChanges) {
   EXPECT_NE(why.find("sync(reload_refused"), std::string::npos) << why;
   EXPECT_FALSE(publish(*n, "news", "n1"));
   EXPECT_EQ(publish(*n, "chat", "c2")->version, 2u);
+}
+
+TEST(ReloadTest, ABucketAddedAtRuntimeIsServedFirstByPriority) {
+  storage::temp_dir dir;
+  auto cfg = test_node_config();
+  cfg.storage.data_dir = dir.path();
+  auto n = start_test_node(cfg);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(publish(*n, "chat", "c1")->version, 1u);
+  auto next = cfg;
+  actors::bucket_config alerts;
+  alerts.name = "alerts";
+  alerts.kind = actors::bucket_kind::user;
+  alerts.id = 20;
+  alerts.priority = 9;
+  next.sync.buckets.push_back(alerts);
+  next.sync.businesses["alert"] = "alerts";
+  ASSERT_EQ(n->reload(next), "");
+  ASSERT_EQ(publish(*n, "alert", "a1")->version, 1u);  // its own versions
+  EXPECT_EQ(publish(*n, "chat", "c2")->version, 2u);   // the others' continue
+
+  raw_client c{n->client_port()};
+  ASSERT_TRUE(c.hello("phone-1", test_app, 10'000));
+  ASSERT_TRUE(c.auth(token_for(test_secret, test_app, "alice")));
+  ASSERT_TRUE(c.send(v1::FRAME_TYPE_SYNC_REQ, v1::SyncRequest{}));
+  std::vector<std::string> order;  // buckets with ops, in the order their pages came
+  while (auto f = c.next(2s)) {
+    if (f->type != v1::FRAME_TYPE_SYNC_DATA) {
+      continue;
+    }
+    c.ack(f->seq);
+    v1::SyncData data;
+    ASSERT_TRUE(data.ParseFromString(f->payload));
+    if (data.ops_size() > 0) {
+      order.push_back(data.bucket());
+    }
+    if (order.size() == 2) {
+      break;
+    }
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"alerts", "user"}));
 }
 
 TEST(ReloadTest, SighupReloadsTheFile) {
