@@ -101,8 +101,18 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   cmd->add_option("--durability", opts->durability, "The node's [storage] durability")
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "periodic"}));
+  cmd->add_option("--payload-bytes", opts->payload_bytes, "Bytes per op payload")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{32}, uint32_t{65'536}));
+  cmd->add_flag("--peers", opts->peers,
+                "After ingest, run its load on nats-server (JetStream) and redis-server (XADD)");
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
-  cmd->callback([opts, &run] { run = [opts] { return bench::run_sync_bench(*opts); }; });
+  cmd->callback([opts, &run] {
+    if (opts->peers && opts->scenario == "latency") {
+      throw CLI::ValidationError("--peers", "compares with the ingest scenario: not with latency");
+    }
+    run = [opts] { return bench::run_sync_bench(*opts); };
+  });
 }
 
 }  // namespace

@@ -27,6 +27,8 @@
 #include "bench/load/process.h"
 #include "bench/load/scratch_dir.h"
 #include "bench/load/sync_clients.h"
+#include "bench/peers/peer_ingest.h"
+#include "bench/peers/peer_report.h"
 
 #include <nlohmann/json.hpp>
 
@@ -452,7 +454,30 @@ void print_sync_table(const json& report) {
       row("first error", r["first_error"].get<std::string>());
     }
     row("result", r["ok"].get<bool>() ? "ok" : "FAILED");
+    if (name == "ingest" && report.contains("peers")) {
+      print_peers_table(report["peers"], r, out);
+    }
   }
+}
+
+/// Runs the peers under the ingest scenario's load and adds them to `report`; false if an
+/// installed peer failed to run (a missing one is skipped).
+bool add_peers(const sync_options& o, json& report) {
+  const json* ingest = nullptr;
+  for (const auto& r : report["scenarios"]) {
+    if (r["name"] == "ingest") {
+      ingest = &r;
+    }
+  }
+  if (ingest == nullptr) {
+    std::cerr << "tidegate bench sync: the ingest scenario did not run, so neither do the peers\n";
+    return false;
+  }
+  peer_ingest_options p{o.duration_s, o.publishers, o.batch, o.payload_bytes, o.clients};
+  auto peers = run_peers(p);
+  report["peers"] = peers_json(peers, p, (*ingest)["acked_ops_per_s"].get<double>(),
+                               (*ingest)["node_cpu_us_per_op"].get<double>());
+  return std::all_of(peers.begin(), peers.end(), [](const auto& r) { return r.ok(); });
 }
 
 }  // namespace
@@ -486,6 +511,9 @@ int run_sync_bench(const sync_options& opts) {
     }
     ok = ok && (*r)["ok"].get<bool>();
     report["scenarios"].push_back(std::move(*r));
+  }
+  if (opts.peers) {
+    ok = add_peers(opts, report) && ok;
   }
   report["ok"] = ok;
   if (opts.json) {

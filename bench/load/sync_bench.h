@@ -15,6 +15,7 @@ struct sync_options {
   double rate = 2000;            ///< Single ops per second (latency).
   std::string durability = "fsync";
   uint32_t payload_bytes = 100;
+  bool peers = false;  ///< After ingest, the same load on NATS JetStream and Redis (bench/peers).
   bool json = false;
 };
 
