@@ -45,10 +45,13 @@ struct env_options {
 
 /// The named databases, opened once per environment (handles live as long as it).
 struct dbis {
-  MDB_dbi oplog = 0;       ///< oplog key -> record.
-  MDB_dbi dedupe = 0;      ///< dedupe key -> [u64 version][u64 expires_at_ms].
-  MDB_dbi dedupe_exp = 0;  ///< [u64 expires_at_ms][dedupe key] -> empty (expiry order).
-  MDB_dbi meta = 0;        ///< layout version, per-owner head and low watermark.
+  MDB_dbi oplog = 0;         ///< oplog key -> record.
+  MDB_dbi dedupe = 0;        ///< dedupe key -> [u64 version][u64 expires_at_ms].
+  MDB_dbi dedupe_exp = 0;    ///< [u64 expires_at_ms][dedupe key] -> empty (expiry order).
+  MDB_dbi meta = 0;          ///< layout version, per-owner head and low watermark.
+  MDB_dbi cursors = 0;       ///< cursor key -> device_cursor (delivery_records.h).
+  MDB_dbi receipts = 0;      ///< receipt key -> receipt.
+  MDB_dbi dead_letters = 0;  ///< dead letter key -> the rest of the dead letter.
 };
 
 /// A transaction that also holds the environment's resize lock (shared) while it lives, so

@@ -190,6 +190,17 @@ storage_status oplog_store::apply(const write_batch& batch) {
       return err;
     }
   }
+  for (const auto& p : batch.puts) {
+    MDB_dbi dbi = p.table == delivery_table::cursors    ? db.cursors
+                  : p.table == delivery_table::receipts ? db.receipts
+                                                        : db.dead_letters;
+    if (p.key.empty() || p.key.size() > 511) {
+      return storage_error{storage_errc::bad_record, "a delivery key must be 1 to 511 bytes"};
+    }
+    if (auto err = put(txn->get(), dbi, p.key, p.value, 0, "mdb_put delivery")) {
+      return err;
+    }
+  }
   return txn->commit();  // any early return above aborted the whole batch
 }
 

@@ -25,14 +25,27 @@ struct dedupe_insert {
   dedupe_value value;
 };
 
+/// The delivery tables (delivery_records.h), written by key.
+enum class delivery_table : uint8_t { cursors, receipts, dead_letters };
+
+/// Sets `key` -> `value` in one delivery table (keys and values from delivery_records.h).
+struct table_put {
+  delivery_table table = delivery_table::cursors;
+  std::string key;
+  std::string value;
+};
+
 /// What the storage_writer commits in one transaction, all or nothing. Owner heads follow
 /// from the appends (there is no separate head update to get wrong).
 struct write_batch {
   std::vector<oplog_append> appends;  ///< Each continues its owner's head by exactly one.
   std::vector<dedupe_insert> dedupes;
   std::vector<oplog_key> deletes;  ///< `once` acks; deleting a missing op is not an error.
+  std::vector<table_put> puts;     ///< Cursors, receipts, dead letters; applied in order.
 
-  bool empty() const { return appends.empty() && dedupes.empty() && deletes.empty(); }
+  bool empty() const {
+    return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty();
+  }
 };
 
 /// One page of an owner's log, oldest first.

@@ -62,7 +62,7 @@ namespace tidegate::actors {
 namespace {
 
 size_t ops_of(const storage::write_batch& batch) {
-  return batch.appends.size() + batch.dedupes.size() + batch.deletes.size();
+  return batch.appends.size() + batch.dedupes.size() + batch.deletes.size() + batch.puts.size();
 }
 
 template <class T>
@@ -223,11 +223,11 @@ class writer_core {
       return outcomes;
     }
     // Move every request's entries into one batch, remembering where each one's end. The
-    // merged batch applies appends, then dedupes, then deletes: the same result as applying
+    // merged batch applies appends, then dedupes, deletes and puts: the same result as applying
     // the requests one by one, unless a request deletes an op a later one appends, which no
     // caller does (an op is deleted only once delivered, so after its append was acked).
     struct ends {
-      size_t appends, dedupes, deletes;
+      size_t appends, dedupes, deletes, puts;
     };
     storage::write_batch merged;
     std::vector<ends> bounds;
@@ -236,7 +236,9 @@ class writer_core {
       move_append(merged.appends, w.batch.appends);
       move_append(merged.dedupes, w.batch.dedupes);
       move_append(merged.deletes, w.batch.deletes);
-      bounds.push_back({merged.appends.size(), merged.dedupes.size(), merged.deletes.size()});
+      move_append(merged.puts, w.batch.puts);
+      bounds.push_back({merged.appends.size(), merged.dedupes.size(), merged.deletes.size(),
+                        merged.puts.size()});
     }
     auto status = store_.apply_growing(merged);
     if (!status) {
@@ -263,12 +265,13 @@ class writer_core {
     // apply left `merged` as it was, so each request's entries are still in their ranges.
     ++fallbacks_;
     uint64_t commits = 0;
-    ends from{0, 0, 0};
+    ends from{0, 0, 0, 0};
     for (size_t i = 0; i < group.size(); ++i) {
       storage::write_batch one;
       one.appends = move_range(merged.appends, from.appends, bounds[i].appends);
       one.dedupes = move_range(merged.dedupes, from.dedupes, bounds[i].dedupes);
       one.deletes = move_range(merged.deletes, from.deletes, bounds[i].deletes);
+      one.puts = move_range(merged.puts, from.puts, bounds[i].puts);
       from = bounds[i];
       auto one_status = store_.apply_growing(one);
       if (!one_status) {
