@@ -56,7 +56,8 @@ void fetch(session_actor* self, sync_fetch what) {
     return;  // SYNC is not running on this node
   }
   auto asked = what;
-  self->request(router, std::chrono::seconds(10), sync_atom_v, what.bucket, what.owner, what.after)
+  self->request(router, std::chrono::seconds(10), sync_atom_v, what.bucket, what.owner,
+                self->state.machine->device_id(), what.after, what.first)
       .then(
           [self, asked](sync_page& page) {
             auto now = now_of(self);
@@ -98,10 +99,14 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
   for (auto& what : fx.fetches) {
     fetch(self, std::move(what));
   }
-  if (!fx.sync_acks.empty()) {
+  if (!fx.sync_acks.empty() || !fx.pushed.empty()) {
     if (auto router = sync_router_of(self->home_system())) {
+      const auto& device = st.machine->device_id();
       for (auto& ack : fx.sync_acks) {
-        self->send(router, sync_ack_atom_v, ack.bucket, ack.owner, ack.after);
+        self->send(router, sync_ack_atom_v, ack.bucket, ack.owner, device, ack.after);
+      }
+      for (auto& p : fx.pushed) {
+        self->send(router, delivered_atom_v, p.bucket, p.owner, device, p.first, p.last);
       }
     }
   }

@@ -279,7 +279,8 @@ void session_machine::on_sync_request(const protocol::frame& f, session_effects&
     if (i == 0 || order[i - 1]->priority != bucket.priority) {
       sync_levels_.emplace_back();
     }
-    sync_levels_.back().push_back({bucket.name, owner_for(bucket.kind), after, sync_round_});
+    sync_levels_.back().push_back(
+        {bucket.name, owner_for(bucket.kind), after, sync_round_, /*first=*/true});
   }
   finish_fetch(fx);  // nothing is out: starts the first level
 }
@@ -307,7 +308,8 @@ void session_machine::on_fetched(const sync_fetch& asked, const sync_page& page,
     return;  // a newer SYNC_REQ reads this bucket again
   }
   if (page.more && !page.records.empty()) {
-    fx.fetches.push_back({asked.bucket, asked.owner, page.records.back().version, asked.round});
+    fx.fetches.push_back(
+        {asked.bucket, asked.owner, page.records.back().version, asked.round, /*first=*/false});
     return;
   }
   finish_fetch(fx);
@@ -338,6 +340,15 @@ void session_machine::on_sync_page(const sync_page& page, session_time now, sess
     return;  // closing or closed: the client resumes from its cursor elsewhere
   }
   send_sync_data(page, now, fx);
+  if (page.records.empty()) {
+    return;
+  }
+  auto sync = ctx_.sync();
+  if (const auto* bucket = sync->bucket(page.bucket);
+      bucket != nullptr && deletes_on_ack(bucket->kind)) {
+    fx.pushed.push_back({page.bucket, owner_for(bucket->kind), page.records.front().version,
+                         page.records.back().version});
+  }
 }
 
 void session_machine::send_sync_data(const sync_page& page, session_time now, session_effects& fx) {
@@ -350,7 +361,7 @@ void session_machine::send_sync_data(const sync_page& page, session_time now, se
   for (const auto& r : page.records) {
     auto* op = data.add_ops();
     op->set_version(r.version);
-    if (!op_deliverable(r, facts, now.wall_ms)) {
+    if (r.version <= page.dead_through || !op_deliverable(r, facts, now.wall_ms)) {
       op->set_skipped(true);  // the version, never the content: no gap, nothing leaks
       continue;
     }

@@ -28,6 +28,15 @@ struct sync_fetch {
   std::string owner;
   uint64_t after = 0;
   uint32_t round = 0;  ///< Which SYNC_REQ asked (a newer one supersedes its follow-ups).
+  bool first = false;  ///< The read a SYNC_REQ starts with: `after` is the client's cursor.
+};
+
+/// Versions [first, last] of (bucket, owner) were pushed to this device (receipts).
+struct sync_pushed {
+  std::string bucket;
+  std::string owner;
+  uint64_t first = 0;
+  uint64_t last = 0;
 };
 
 /// What the session actor must do after the machine handled one input.
@@ -42,6 +51,7 @@ struct session_effects {
   bool authenticated = false;         ///< HELLO+AUTH just completed.
   std::vector<sync_fetch> fetches;    ///< Pages to read, then pass to on_fetched (or failed).
   std::vector<sync_fetch> sync_acks;  ///< (bucket, owner, version) the client confirmed.
+  std::vector<sync_pushed> pushed;    ///< Pushes of `once` ops sent (for their receipts).
 };
 
 /// The MMTP server side of one connection (DESIGN §4): handshake, auth, heartbeats and idle

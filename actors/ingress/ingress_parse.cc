@@ -8,6 +8,7 @@
 
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
+#include <openssl/evp.h>
 
 #include "actors/sync/sync_errc.h"
 
@@ -433,34 +434,60 @@ std::variant<publish_request, ingress_error> parse_push(const json& body, const 
   return req;
 }
 
-std::variant<head_query, ingress_error> parse_head(
-    const std::vector<std::pair<std::string, std::string>>& params) {
-  head_query q;
-  bool has_business = false;
-  bool has_owner = false;
+std::variant<query_values, ingress_error> parse_query(
+    const std::vector<std::pair<std::string, std::string>>& params,
+    const std::vector<query_field>& fields) {
+  query_values out;
   for (const auto& [key, value] : params) {
-    bool business = key == "business";
-    if (!business && key != "owner") {
-      return bad("unknown_field",
-                 "unknown query parameter " + json_quoted(key) + " (known: business, owner)");
+    const query_field* field = nullptr;
+    for (const auto& f : fields) {
+      if (f.name == key) {
+        field = &f;
+      }
     }
-    bool& seen = business ? has_business : has_owner;
-    if (seen) {
+    if (field == nullptr) {
+      std::string known;
+      for (const auto& f : fields) {
+        known += (known.empty() ? "" : ", ") + f.name;
+      }
+      return bad("unknown_field",
+                 "unknown query parameter " + json_quoted(key) + " (known: " + known + ")");
+    }
+    if (out.count(key) != 0) {
       return bad("invalid_value", "query parameter '" + key + "' is given more than once");
     }
-    seen = true;
-    if (value.empty() || value.size() > max_key_bytes) {
-      return bad(business ? "invalid_value" : "bad_owner",
-                 "query parameter '" + key + "' must be 1-" + std::to_string(max_key_bytes)
+    if (value.empty() || value.size() > field->max_bytes) {
+      return bad(key == "owner" ? "bad_owner" : "invalid_value",
+                 "query parameter '" + key + "' must be 1-" + std::to_string(field->max_bytes)
                      + " bytes, got " + std::to_string(value.size()));
     }
-    (business ? q.business : q.owner) = value;
+    out.emplace(key, value);
   }
-  if (!has_business || !has_owner) {
-    return bad("missing_field", std::string{"missing required query parameter '"}
-                                    + (has_business ? "owner" : "business") + "'");
+  for (const auto& f : fields) {
+    if (f.required && out.count(f.name) == 0) {
+      return bad("missing_field", "missing required query parameter '" + f.name + "'");
+    }
   }
-  return q;
+  return out;
+}
+
+std::variant<head_query, ingress_error> parse_head(
+    const std::vector<std::pair<std::string, std::string>>& params) {
+  auto q = parse_query(params, {{"business", true}, {"owner", true}});
+  if (auto* err = std::get_if<ingress_error>(&q)) {
+    return *err;
+  }
+  auto& values = std::get<query_values>(q);
+  return head_query{values["business"], values["owner"]};
+}
+
+std::string encode_base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
 }
 
 std::optional<std::string> decode_base64(std::string_view text) {
@@ -529,6 +556,8 @@ ingress_error from_router_error(const caf::error& err) {
                 "the op was not made durable and is not stored: retry with the same msg_id"};
       case sync_errc::overloaded:
         return {429, "overloaded", "the bucket is overloaded: retry later"};
+      case sync_errc::unknown_op:
+        return {404, "unknown_op", "no op with this msg_id is remembered for this owner"};
       case sync_errc::reload_refused:
         break;  // a reload's answer, never a publish's: falls through to internal
     }

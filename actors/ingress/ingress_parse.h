@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -77,12 +78,31 @@ struct head_query {
   std::string owner;
 };
 
+/// One query parameter a GET endpoint takes.
+struct query_field {
+  std::string name;
+  bool required = false;
+  size_t max_bytes = 160;
+};
+
+/// Query parameters by name.
+using query_values = std::map<std::string, std::string>;
+
+/// The query parameters of a GET: each of `fields` at most once, 1 to max_bytes bytes, the
+/// required ones present, nothing else (each refusal names the parameter).
+std::variant<query_values, ingress_error> parse_query(
+    const std::vector<std::pair<std::string, std::string>>& params,
+    const std::vector<query_field>& fields);
+
 /// The query of GET /v1/sync/head: `business` and `owner`, once each, nothing else.
 std::variant<head_query, ingress_error> parse_head(
     const std::vector<std::pair<std::string, std::string>>& params);
 
 /// Strict RFC 4648 base64 (standard alphabet, padded, no whitespace); nullopt if malformed.
 std::optional<std::string> decode_base64(std::string_view text);
+
+/// RFC 4648 base64 (standard alphabet, padded).
+std::string encode_base64(std::string_view bytes);
 
 /// The HTTP answer to a router error (sync_errc, timeouts, a router that is down).
 ingress_error from_router_error(const caf::error& err);

@@ -1,5 +1,6 @@
 #include "actors/ingress/ingress_routes.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -197,6 +198,162 @@ http_reply serve_head(const ingress_context& ctx, const http_request& req) {
   return out;
 }
 
+// Authenticates a GET and parses its query: the values, or the reply that refuses it.
+std::variant<query_values, ingress_error> accept_get(const ingress_context& ctx,
+                                                     const http_request& req,
+                                                     const std::vector<query_field>& fields) {
+  auto app = ctx.auth.authenticate(req, ctx.now_ms());
+  if (auto* err = std::get_if<ingress_error>(&app)) {
+    return *err;
+  }
+  return parse_query(req.params, fields);
+}
+
+// Asks the router (on this HTTP thread) and renders its answer with `render`, or the error.
+template <class T, class Render, class... Ts>
+http_reply ask_router(const ingress_context& ctx, Render render, Ts&&... xs) {
+  auto router = ctx.router();
+  if (!router) {
+    return reply_error(router_down());
+  }
+  caf::scoped_actor self{ctx.sys};
+  http_reply out = reply_error(router_down());
+  self->request(router, ctx.cfg.router_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& answer) { out = reply_json(200, render(answer)); },
+               [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
+  return out;
+}
+
+std::string to_hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(const std::string& text) {
+  if (text.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = nibble(text[i]);
+    int lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+http_reply serve_cursors(const ingress_context& ctx, const http_request& req) {
+  auto q = accept_get(ctx, req, {{"business", true}, {"owner", true}});
+  if (auto* err = std::get_if<ingress_error>(&q)) {
+    return reply_error(*err);
+  }
+  auto& v = std::get<query_values>(q);
+  return ask_router<owner_cursors>(
+      ctx,
+      [](const owner_cursors& oc) {
+        json devices = json::array();
+        for (const auto& d : oc.devices) {
+          devices.push_back({{"device", d.device},
+                             {"acked", d.cursor.acked},
+                             {"delivered_through", d.cursor.delivered_through},
+                             {"attempts", d.cursor.attempts},
+                             {"dead_through", d.cursor.dead_through},
+                             {"updated_at_ms", d.cursor.updated_at_ms}});
+        }
+        return json{{"bucket", oc.bucket}, {"head", oc.head}, {"devices", std::move(devices)}};
+      },
+      cursors_atom_v, v["business"], v["owner"]);
+}
+
+http_reply serve_receipts(const ingress_context& ctx, const http_request& req) {
+  auto q = accept_get(ctx, req, {{"business", false}, {"owner", true}, {"msg_id", true}});
+  if (auto* err = std::get_if<ingress_error>(&q)) {
+    return reply_error(*err);
+  }
+  auto& v = std::get<query_values>(q);
+  auto business = v.count("business") != 0 ? v["business"] : std::string{"push"};
+  return ask_router<op_receipts>(
+      ctx,
+      [](const op_receipts& r) {
+        json devices = json::array();
+        for (const auto& [device, receipt] : r.devices) {
+          devices.push_back({{"device", device},
+                             {"delivered", receipt.delivered_at_ms != 0},
+                             {"delivered_at_ms", receipt.delivered_at_ms},
+                             {"acked", receipt.acked_at_ms != 0},
+                             {"acked_at_ms", receipt.acked_at_ms}});
+        }
+        return json{{"version", r.version}, {"receipts", std::move(devices)}};
+      },
+      receipts_atom_v, business, v["owner"], v["msg_id"]);
+}
+
+http_reply serve_dead_letters(const ingress_context& ctx, const http_request& req) {
+  auto q = accept_get(ctx, req, {{"business", true}, {"after", false, 2048}, {"limit", false, 4}});
+  if (auto* err = std::get_if<ingress_error>(&q)) {
+    return reply_error(*err);
+  }
+  auto& v = std::get<query_values>(q);
+  std::string after;
+  if (v.count("after") != 0) {
+    auto bytes = from_hex(v["after"]);
+    if (!bytes) {
+      return reply_error(
+          {400, "invalid_value", "query parameter 'after' must be the 'next' of an earlier page"});
+    }
+    after = std::move(*bytes);
+  }
+  uint32_t limit = 100;
+  if (v.count("limit") != 0) {
+    const auto& text = v["limit"];
+    bool digits =
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    limit = digits ? static_cast<uint32_t>(std::stoul(text)) : 0;
+    if (limit < 1 || limit > 1000) {
+      return reply_error(
+          {400, "invalid_value", "query parameter 'limit' must be 1 to 1000, got " + text});
+    }
+  }
+  return ask_router<storage::dead_letter_page>(
+      ctx,
+      [](const storage::dead_letter_page& page) {
+        json letters = json::array();
+        for (const auto& d : page.letters) {
+          letters.push_back({{"business", d.business},
+                             {"owner", d.owner},
+                             {"device", d.device},
+                             {"version", d.version},
+                             {"msg_id", d.msg_id},
+                             {"attempts", d.attempts},
+                             {"created_at_ms", d.created_at_ms},
+                             {"dead_at_ms", d.dead_at_ms},
+                             {"payload_base64", encode_base64(d.payload)}});
+        }
+        json out{{"dead_letters", std::move(letters)}};
+        out["next"] = page.next.empty() ? json(nullptr) : json(to_hex(page.next));
+        return out;
+      },
+      dead_atom_v, v["business"], after, limit);
+}
+
 // Untrusted input never escapes a handler as an exception (bad_alloc aside, none is thrown;
 // this keeps httplib from answering with an empty 500).
 template <class F>
@@ -242,6 +399,9 @@ void register_ingress_routes(http_server& server, caf::actor_system& sys, ingres
                 guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, false); }));
   server.handle("POST", "/v1/sync/ops:batch", guarded(ctx, serve_batch));
   server.handle("GET", "/v1/sync/head", guarded(ctx, serve_head));
+  server.handle("GET", "/v1/sync/cursors", guarded(ctx, serve_cursors));
+  server.handle("GET", "/v1/sync/dead_letters", guarded(ctx, serve_dead_letters));
+  server.handle("GET", "/v1/push/receipts", guarded(ctx, serve_receipts));
   server.handle("POST", "/v1/push",
                 guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, true); }));
 }

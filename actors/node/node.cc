@@ -87,6 +87,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     }
     n->env_ = std::move(*env);
     n->store_ = std::make_unique<storage::oplog_store>(*n->env_);
+    n->deliveries_ = std::make_unique<storage::delivery_store>(*n->env_);
     ctx.set_sync(std::make_shared<const sync_config>(cfg.sync));  // without storage: none
   }
   if (!load_apps(cfg, ctx, error)) {
@@ -154,6 +155,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     auto sync_ctx = std::make_shared<sync_context>();
     sync_ctx->config = cfg.sync;
     sync_ctx->store = n->store_.get();
+    sync_ctx->deliveries = n->deliveries_.get();
     children.push_back(
         {"sync", [sync_ctx](caf::actor_system& sys) { return spawn_sync_router(sys, sync_ctx); }});
   }
@@ -207,6 +209,7 @@ std::string node::reload(const node_config& cfg) {
   auto next = std::make_shared<sync_context>();
   next->config = cfg.sync;
   next->store = store_.get();
+  next->deliveries = deliveries_.get();
   std::string error;
   caf::scoped_actor self{*system_};
   self->request(router, std::chrono::seconds(10), reload_atom_v, sync_context_ptr{next})
@@ -330,6 +333,7 @@ void node::stop() {
   supervisor_ = nullptr;
   system_.reset();  // waits for every actor; brokers close with the middleman
   system_config_.reset();
+  deliveries_.reset();
   store_.reset();
   env_.reset();
   http_.reset();

@@ -20,6 +20,7 @@ struct http_reply;
 namespace tidegate::storage {
 class lmdb_env;
 class oplog_store;
+class delivery_store;
 }  // namespace tidegate::storage
 namespace tidegate::actors {
 
@@ -77,6 +78,7 @@ class node {
   // Declared before the actor system: destroyed after it, as every SYNC actor reads them.
   std::unique_ptr<storage::lmdb_env> env_;
   std::unique_ptr<storage::oplog_store> store_;
+  std::unique_ptr<storage::delivery_store> deliveries_;
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   gateway_context_ptr ctx_;

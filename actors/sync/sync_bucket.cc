@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/delivery_tracker.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
 
@@ -71,6 +73,9 @@ struct bucket_state {
   // write request, not one per op.
   std::vector<unflushed_op> unflushed;
   bool flush_scheduled = false;
+  // Cursors, retries, dead letters and receipts of this (bucket, shard)'s devices; empty when
+  // the node keeps none (no delivery store).
+  std::optional<delivery_tracker> tracker;
 };
 
 using bucket_actor = caf::stateful_actor<bucket_state>;
@@ -273,7 +278,35 @@ void flush(bucket_actor* self) {
           [fail_all](caf::error& err) { fail_all(err); });
 }
 
-sync_page read_page(bucket_actor* self, const std::string& owner, uint64_t after) {
+// Sends delivery state (cursors, receipts, dead letters, and acked `once` deletions) to the
+// writer. Not awaited by anyone: a failed write is logged, and what it carried is recomputed
+// from storage (ops stay until a delete commits; a cursor falls back to its stored state).
+void write_delivery(bucket_actor* self, storage::write_batch batch) {
+  if (batch.empty()) {
+    return;
+  }
+  auto keys = std::make_shared<std::vector<std::string>>(delivery_tracker::cursor_keys(batch));
+  auto settle = [self, keys] {
+    if (self->state.tracker) {
+      self->state.tracker->settled(*keys);
+    }
+  };
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    settle();
+    return;
+  }
+  self->request(writer, write_timeout, write_atom_v, std::move(batch))
+      .then([settle](caf::unit_t) { settle(); },
+            [self, settle](caf::error& err) {
+              std::cerr << "tidegate: " << self->state.bucket->name
+                        << ": delivery state: " << self->home_system().render(err) << "\n";
+              settle();
+            });
+}
+
+sync_page read_page(bucket_actor* self, const std::string& owner, const std::string& device,
+                    uint64_t after, bool first) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config;
   sync_page page;
@@ -287,38 +320,35 @@ sync_page read_page(bucket_actor* self, const std::string& owner, uint64_t after
   }
   auto head = st.ctx->store->head(st.shard, st.bucket->id, owner);
   page.head = head ? *head : 0;
+  if (st.tracker && !device.empty() && !page.reset) {
+    storage::write_batch out;
+    page.dead_through =
+        st.tracker->on_page(owner, device, after, first, page.records, now_ms(), out);
+    write_delivery(self, std::move(out));
+  }
   return page;
 }
 
-void delete_acked(bucket_actor* self, const std::string& owner, uint64_t version) {
+void on_acked(bucket_actor* self, const std::string& owner, const std::string& device,
+              uint64_t version) {
   auto& st = self->state;
-  if (!deletes_on_ack(st.bucket->kind)) {
-    return;
-  }
-  auto page = st.ctx->store->read_range(st.shard, st.bucket->id, owner, 0, 1000, size_t{1} << 30);
-  if (!page) {
-    return;
-  }
   storage::write_batch batch;
-  for (const auto& r : page->records) {
-    if (r.version <= version) {
-      batch.deletes.push_back({st.shard, st.bucket->id, owner, r.version});
+  std::vector<uint64_t> acked_ops;
+  if (deletes_on_ack(st.bucket->kind)) {
+    auto page = st.ctx->store->read_range(st.shard, st.bucket->id, owner, 0, 1000, size_t{1} << 30);
+    if (page) {
+      for (const auto& r : page->records) {
+        if (r.version <= version) {
+          batch.deletes.push_back({st.shard, st.bucket->id, owner, r.version});
+          acked_ops.push_back(r.version);
+        }
+      }
     }
   }
-  if (batch.empty()) {
-    return;
+  if (st.tracker && !device.empty()) {
+    st.tracker->on_acked(owner, device, version, acked_ops, now_ms(), batch);
   }
-  auto writer = storage_writer_of(self->home_system());
-  if (!writer) {
-    return;  // the ops stay and are delivered again; the next ack deletes them
-  }
-  self->request(writer, write_timeout, write_atom_v, std::move(batch))
-      .then([](caf::unit_t) {},
-            [self](caf::error& err) {
-              // Not fatal: the ops stay and are delivered again (dedupe by version).
-              std::cerr << "tidegate: " << self->state.bucket->name
-                        << ": delete after ack: " << self->home_system().render(err) << "\n";
-            });
+  write_delivery(self, std::move(batch));
 }
 
 caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket_config* bucket,
@@ -326,15 +356,27 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
   self->state.ctx = std::move(ctx);
   self->state.bucket = bucket;
   self->state.shard = shard;
+  if (self->state.ctx->deliveries != nullptr) {
+    self->state.tracker.emplace(*self->state.ctx->store, *self->state.ctx->deliveries, shard,
+                                bucket);
+  }
   return {
       [self](publish_atom, publish_request& req) { return publish(self, req); },
       [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
       [self](caf::flush_atom) { flush(self); },
-      [self](sync_atom, const std::string& owner, uint64_t after) {
-        return read_page(self, owner, after);
+      [self](sync_atom, const std::string& owner, const std::string& device, uint64_t after,
+             bool first) { return read_page(self, owner, device, after, first); },
+      [self](sync_ack_atom, const std::string& owner, const std::string& device, uint64_t version) {
+        on_acked(self, owner, device, version);
       },
-      [self](sync_ack_atom, const std::string& owner, uint64_t version) {
-        delete_acked(self, owner, version);
+      [self](delivered_atom, const std::string& owner, const std::string& device, uint64_t first,
+             uint64_t last) {
+        auto& st = self->state;
+        if (st.tracker && !device.empty()) {
+          storage::write_batch out;
+          st.tracker->on_pushed(owner, device, first, last, now_ms(), out);
+          write_delivery(self, std::move(out));
+        }
       },
       [self](reload_atom, sync_context_ptr& ctx) {
         // New limits and retention from now on; versions and heads are untouched. A bucket
@@ -346,6 +388,9 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
         }
         self->state.ctx = std::move(ctx);
         self->state.bucket = bucket;
+        if (self->state.tracker) {
+          self->state.tracker->set_bucket(bucket);
+        }
       },
   };
 }

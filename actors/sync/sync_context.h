@@ -6,6 +6,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "actors/sync/bucket_config.h"
+#include "storage/delivery_store.h"
 #include "storage/oplog_store.h"
 
 namespace tidegate::actors {
@@ -16,6 +17,8 @@ namespace tidegate::actors {
 struct sync_context {
   sync_config config;
   storage::oplog_store* store = nullptr;  ///< Owned by the node; outlives every actor.
+  /// Cursors, receipts and dead letters (reads); owned by the node like `store`.
+  const storage::delivery_store* deliveries = nullptr;
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;
@@ -24,5 +27,3 @@ using sync_context_ptr = std::shared_ptr<const sync_context>;
 
 // Local only: sent to the router and buckets of this node on reload.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_context_ptr)
-
-namespace tidegate::actors {}  // namespace tidegate::actors

@@ -20,6 +20,8 @@ const char* to_string(sync_errc code) {
       return "overloaded";
     case sync_errc::reload_refused:
       return "reload_refused";
+    case sync_errc::unknown_op:
+      return "unknown_op";
   }
   return "unknown";
 }

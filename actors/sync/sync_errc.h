@@ -17,6 +17,7 @@ enum class sync_errc : uint8_t {
   not_durable,           ///< Storage refused or failed the write: nothing was acked (503).
   overloaded,            ///< The bucket's queue is full; retry later (429).
   reload_refused,        ///< A new config would move a bucket or the shards; nothing changed.
+  unknown_op,            ///< No op with that msg_id is remembered (404).
 };
 
 const char* to_string(sync_errc code);

@@ -8,6 +8,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/error.hpp>
 
+#include "storage/delivery_store.h"
 #include "storage/oplog_record.h"
 #include "storage/oplog_store.h"
 
@@ -58,6 +59,28 @@ struct sync_page {
   bool more = false;
   bool reset = false;
   uint64_t head = 0;
+  /// Ops with versions <= dead_through were dead-lettered for the device that asked: send
+  /// them as skipped ops (0: none).
+  uint64_t dead_through = 0;
+};
+
+/// One device's delivery state in one owner's log, for the ingress (GET /v1/sync/cursors).
+struct device_cursor_info {
+  std::string device;
+  storage::device_cursor cursor;
+};
+
+/// The cursors of an owner's devices in one bucket.
+struct owner_cursors {
+  std::string bucket;
+  uint64_t head = 0;
+  std::vector<device_cursor_info> devices;
+};
+
+/// A push's receipts (GET /v1/push/receipts): the version its msg_id got, and per device.
+struct op_receipts {
+  uint64_t version = 0;
+  std::vector<std::pair<std::string, storage::receipt>> devices;
 };
 
 }  // namespace tidegate::actors
@@ -69,4 +92,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_outcomes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::owner_cursors)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::op_receipts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::dead_letter_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::write_batch)

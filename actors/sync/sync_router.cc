@@ -164,6 +164,64 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
   return promise;
 }
 
+// The device cursors of `owner` in the bucket of `business` (a read; no actor involved).
+caf::expected<owner_cursors> read_cursors(const sync_context_ptr& ctx, const std::string& business,
+                                          const std::string& owner) {
+  const auto* bucket = ctx->config.bucket_of_business(business);
+  if (bucket == nullptr) {
+    return caf::make_error(sync_errc::unknown_business,
+                           "no bucket is mapped to business '" + business + "'");
+  }
+  if (ctx->deliveries == nullptr) {
+    return caf::make_error(sync_errc::not_durable, "this node keeps no delivery state");
+  }
+  auto shard = shard_of(owner, ctx->config.shards);
+  auto cursors = ctx->deliveries->cursors(shard, bucket->id, owner);
+  auto head = ctx->store->head(shard, bucket->id, owner);
+  if (!cursors || !head) {
+    return caf::make_error(sync_errc::not_durable,
+                           !cursors ? cursors.error().detail : head.error().detail);
+  }
+  owner_cursors out;
+  out.bucket = bucket->name;
+  out.head = *head;
+  for (auto& [device, cursor] : *cursors) {
+    out.devices.push_back({device, cursor});
+  }
+  return out;
+}
+
+// The receipts of the op `msg_id` of (business, owner): found through the idempotency index,
+// so they are readable as long as the msg_id is remembered (sync.dedupe_ttl_ms).
+caf::expected<op_receipts> read_receipts(const sync_context_ptr& ctx, const std::string& business,
+                                         const std::string& owner, const std::string& msg_id) {
+  const auto* bucket = ctx->config.bucket_of_business(business);
+  if (bucket == nullptr) {
+    return caf::make_error(sync_errc::unknown_business,
+                           "no bucket is mapped to business '" + business + "'");
+  }
+  if (ctx->deliveries == nullptr) {
+    return caf::make_error(sync_errc::not_durable, "this node keeps no delivery state");
+  }
+  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+  auto version = ctx->store->lookup_dedupe(bucket->id, business, owner, msg_id, now);
+  if (!version) {
+    return caf::make_error(sync_errc::not_durable, version.error().detail);
+  }
+  if (!*version) {
+    return caf::make_error(sync_errc::unknown_op, "no op '" + msg_id + "' of " + owner
+                                                      + " in business '" + business + "'");
+  }
+  auto shard = shard_of(owner, ctx->config.shards);
+  auto receipts = ctx->deliveries->receipts(shard, bucket->id, owner, **version);
+  if (!receipts) {
+    return caf::make_error(sync_errc::not_durable, receipts.error().detail);
+  }
+  return op_receipts{**version, std::move(*receipts)};
+}
+
 caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   unname_on_exit(self, router_name);
@@ -225,12 +283,38 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         return *head;
       },
       [self](sync_atom, const std::string& bucket_name, const std::string& owner,
-             uint64_t after) -> caf::result<caf::message> {
+             const std::string& device, uint64_t after, bool first) -> caf::result<caf::message> {
         const auto* bucket = self->state.ctx->config.bucket(bucket_name);
         if (bucket == nullptr) {
           return caf::make_error(sync_errc::unknown_bucket, bucket_name);
         }
-        return self->delegate(bucket_actor_for(self, *bucket, owner), sync_atom_v, owner, after);
+        return self->delegate(bucket_actor_for(self, *bucket, owner), sync_atom_v, owner, device,
+                              after, first);
+      },
+      [self](delivered_atom, const std::string& bucket_name, const std::string& owner,
+             const std::string& device, uint64_t first, uint64_t last) {
+        if (const auto* bucket = self->state.ctx->config.bucket(bucket_name)) {
+          self->send(bucket_actor_for(self, *bucket, owner), delivered_atom_v, owner, device, first,
+                     last);
+        }
+      },
+      [self](cursors_atom, const std::string& business, const std::string& owner)
+          -> caf::result<owner_cursors> { return read_cursors(self->state.ctx, business, owner); },
+      [self](receipts_atom, const std::string& business, const std::string& owner,
+             const std::string& msg_id) -> caf::result<op_receipts> {
+        return read_receipts(self->state.ctx, business, owner, msg_id);
+      },
+      [self](dead_atom, const std::string& business, const std::string& after,
+             uint32_t limit) -> caf::result<storage::dead_letter_page> {
+        const auto& ctx = self->state.ctx;
+        if (ctx->deliveries == nullptr) {
+          return caf::make_error(sync_errc::not_durable, "this node keeps no delivery state");
+        }
+        auto page = ctx->deliveries->dead_letters(business, after, limit);
+        if (!page) {
+          return caf::make_error(sync_errc::not_durable, page.error().detail);
+        }
+        return std::move(*page);
       },
       [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
         if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {
@@ -243,9 +327,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         return caf::ok_atom_v;
       },
       [self](sync_ack_atom, const std::string& bucket_name, const std::string& owner,
-             uint64_t version) {
+             const std::string& device, uint64_t version) {
         if (const auto* bucket = self->state.ctx->config.bucket(bucket_name)) {
-          self->send(bucket_actor_for(self, *bucket, owner), sync_ack_atom_v, owner, version);
+          self->send(bucket_actor_for(self, *bucket, owner), sync_ack_atom_v, owner, device,
+                     version);
         }
       },
   };
