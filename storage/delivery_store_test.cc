@@ -138,6 +138,42 @@ TEST_F(DeliveryStoreTest, DeadLettersArePagedInTheOrderTheyDied) {
   EXPECT_TRUE(second->next.empty());
 }
 
+TEST_F(DeliveryStoreTest, ExpiryDeletesOldReceiptsAndDeadLettersInBoundedSteps) {
+  for (uint64_t v = 1; v <= 6; ++v) {  // receipts touched at 100..600
+    ASSERT_EQ(put(delivery_table::receipts, encode_receipt_key(0, 4, "bob", v, "phone"),
+                  encode_receipt({v * 100, 0})),
+              std::nullopt);
+  }
+  dead_letter old_letter;
+  old_letter.business = "chat";
+  old_letter.dead_at_ms = 50;
+  dead_letter new_letter = old_letter;
+  new_letter.dead_at_ms = 5000;
+  new_letter.version = 2;
+  for (const auto& d : {old_letter, new_letter}) {
+    ASSERT_EQ(
+        put(delivery_table::dead_letters, encode_dead_letter_key(d), encode_dead_letter_value(d)),
+        std::nullopt);
+  }
+  delivery_expiry rule{350, 1000};
+  delivery_expiry_cursor cursor;
+  uint64_t deleted = 0;
+  for (int step = 0; step < 5; ++step) {  // 2 visits per step: a few steps make a pass
+    auto n = store_->expire_delivery(rule, 2, cursor);
+    ASSERT_TRUE(n) << n.error().detail;
+    deleted += *n;
+  }
+  EXPECT_EQ(deleted, 4u);  // receipts 1-3 and the old dead letter
+  auto left = reads().receipts(0, 4, "bob", 3);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+  EXPECT_EQ(reads().receipts(0, 4, "bob", 4)->size(), 1u);
+  auto letters = reads().dead_letters("chat", "", 10);
+  ASSERT_TRUE(letters);
+  ASSERT_EQ(letters->letters.size(), 1u);
+  EXPECT_EQ(letters->letters[0].dead_at_ms, 5000u);
+}
+
 TEST_F(DeliveryStoreTest, AnOverlongKeyFailsTheWholeBatch) {
   write_batch batch;
   batch.appends.push_back({0, record("alice", 1)});

@@ -48,6 +48,18 @@ struct write_batch {
   }
 };
 
+/// What expire_delivery() deletes: state older than these times.
+struct delivery_expiry {
+  uint64_t receipts_before_ms = 0;
+  uint64_t dead_letters_before_ms = 0;
+};
+
+/// Where the next expire_delivery() call resumes (opaque; the storage_writer keeps it).
+struct delivery_expiry_cursor {
+  std::string receipts;
+  std::string dead_letters;
+};
+
 /// One page of an owner's log, oldest first.
 struct oplog_page {
   std::vector<oplog_record> records;
@@ -141,6 +153,13 @@ class oplog_store {
 
   /// Deletes up to `max_deletes` dedupe entries with expires_at_ms <= now_ms, oldest first.
   storage_result<uint64_t> expire_dedupe(uint64_t now_ms, size_t max_deletes);
+
+  /// One bounded step of delivery-state expiry: visits at most `max_visits` receipts and as
+  /// many dead letters from `cursor`, deleting receipts last touched before
+  /// rule.receipts_before_ms and dead letters that died before rule.dead_letters_before_ms.
+  /// Updates `cursor`; returns how many entries it deleted. One write transaction.
+  storage_result<uint64_t> expire_delivery(const delivery_expiry& rule, size_t max_visits,
+                                           delivery_expiry_cursor& cursor);
 
  private:
   storage_result<owner_state> state_of(uint16_t shard, uint8_t bucket,

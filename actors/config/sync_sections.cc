@@ -143,11 +143,14 @@ void read_buckets(checker& c, const toml::table& root, sync_config& sync) {
 void read_sync(checker& c, const toml::table& root, sync_config& sync) {
   if (const toml::table* t = c.table(root, "", "sync")) {
     const std::string_view p = "sync";
-    c.only_keys(*t, p, {"max_payload_bytes", "page_max_ops", "page_max_bytes", "dedupe_ttl_ms"});
+    c.only_keys(*t, p,
+                {"max_payload_bytes", "page_max_ops", "page_max_bytes", "dedupe_ttl_ms",
+                 "dead_letter_ttl_ms"});
     c.integer(*t, p, "max_payload_bytes", 1, 16 * mib, sync.max_payload_bytes);
     c.integer(*t, p, "page_max_ops", 1, 10'000, sync.page_max_ops);
     c.integer(*t, p, "page_max_bytes", kib, 16 * mib, sync.page_max_bytes);
     c.integer(*t, p, "dedupe_ttl_ms", 1, i64_max, sync.dedupe_ttl_ms);
+    c.integer(*t, p, "dead_letter_ttl_ms", 1, i64_max, sync.dead_letter_ttl_ms);
   }
   read_buckets(c, root, sync);
   const toml::node* node = root.get("businesses");

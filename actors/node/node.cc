@@ -148,6 +148,8 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     writer_config wcfg;
     wcfg.sync_interval_ms = cfg.storage.sync_interval_ms;
     wcfg.retention = retention_of(cfg.sync);
+    wcfg.receipt_ttl_ms = cfg.sync.dedupe_ttl_ms;  // receipts are found through the msg_id
+    wcfg.dead_letter_ttl_ms = cfg.sync.dead_letter_ttl_ms;
     children.push_back(
         {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
            return spawn_storage_writer(sys, *env, *store, wcfg);  // names itself

@@ -46,7 +46,8 @@ struct sync_config {
   uint32_t page_max_ops = 100;
   size_t page_max_bytes = size_t{64} << 10;
   uint16_t shards = 1024;               ///< Virtual shards; fixed for the life of the data.
-  uint64_t dedupe_ttl_ms = 86'400'000;  ///< How long a msg_id is remembered.
+  uint64_t dedupe_ttl_ms = 86'400'000;  ///< How long a msg_id (and its receipts) is remembered.
+  uint64_t dead_letter_ttl_ms = 604'800'000;  ///< How long a dead letter is kept (7 days).
 
   /// The bucket named `name`, or null.
   const bucket_config* bucket(const std::string& name) const;

@@ -331,6 +331,22 @@ class writer_core {
     } else {
       std::cerr << "tidegate: storage_writer: dedupe expiry: " << expired.error().detail << "\n";
     }
+    if (cfg_.receipt_ttl_ms != 0 || cfg_.dead_letter_ttl_ms != 0) {
+      storage::delivery_expiry rule;
+      rule.receipts_before_ms = cfg_.receipt_ttl_ms != 0 && now_ms > cfg_.receipt_ttl_ms
+                                    ? now_ms - cfg_.receipt_ttl_ms
+                                    : 0;
+      rule.dead_letters_before_ms = cfg_.dead_letter_ttl_ms != 0 && now_ms > cfg_.dead_letter_ttl_ms
+                                        ? now_ms - cfg_.dead_letter_ttl_ms
+                                        : 0;
+      if (auto expired =
+              store_.expire_delivery(rule, cfg_.max_maintenance_deletes, delivery_cursor_)) {
+        deleted = deleted || *expired > 0;
+      } else {
+        std::cerr << "tidegate: storage_writer: delivery expiry: " << expired.error().detail
+                  << "\n";
+      }
+    }
     for (const auto& [bucket, policy] : retention_) {
       auto stats = store_.compact(bucket, policy, now_ms, cfg_.max_maintenance_deletes,
                                   compact_cursors_[bucket]);
@@ -389,7 +405,9 @@ class writer_core {
   clock_type::time_point next_maintenance_ = clock_type::now();  // thread only
   std::optional<retention_list> next_retention_;                 // guarded by mu_
   std::map<uint8_t, storage::compact_cursor> compact_cursors_;   // thread only
-  retention_list retention_ = cfg_.retention;                    // thread only
+  retention_list retention_ = cfg_.retention;
+  storage::delivery_expiry_cursor
+      delivery_cursor_;               // thread only                    // thread only
   bool dirty_ = false;                // thread only: commits since the last sync (periodic mode)
   clock_type::time_point next_sync_;  // thread only
 

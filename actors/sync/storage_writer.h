@@ -37,6 +37,11 @@ struct writer_config {
   /// max_maintenance_deletes of each per run, so a run never holds the writer for long.
   retention_list retention;
   uint32_t maintenance_interval_ms = 1000;
+  /// Receipts last touched longer ago than this are deleted (0: kept forever); dead letters
+  /// that died longer ago than dead_letter_ttl_ms too. Each run visits at most
+  /// max_maintenance_deletes of each.
+  uint64_t receipt_ttl_ms = 0;
+  uint64_t dead_letter_ttl_ms = 0;
   size_t max_maintenance_deletes = 1000;
   /// Tests only: runs on the writer thread before each group commit (may block it).
   std::function<void()> before_commit;
