@@ -1,6 +1,8 @@
 #include "actors/sync/sync_bucket.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -281,32 +283,46 @@ void flush(bucket_actor* self) {
 // Sends delivery state (cursors, receipts, dead letters, and acked `once` deletions) to the
 // writer. Not awaited by anyone: a failed write is logged, and what it carried is recomputed
 // from storage (ops stay until a delete commits; a cursor falls back to its stored state).
-void write_delivery(bucket_actor* self, storage::write_batch batch) {
+// `done(committed)`, if given, runs once the write is answered.
+void write_delivery(bucket_actor* self, storage::write_batch batch,
+                    std::function<void(bool)> done = {}) {
   if (batch.empty()) {
+    if (done) {
+      done(true);
+    }
     return;
   }
   auto keys = std::make_shared<std::vector<std::string>>(delivery_tracker::cursor_keys(batch));
-  auto settle = [self, keys] {
+  auto settle = [self, keys, done](bool committed) {
     if (self->state.tracker) {
       self->state.tracker->settled(*keys);
+    }
+    if (done) {
+      done(committed);
     }
   };
   auto writer = storage_writer_of(self->home_system());
   if (!writer) {
-    settle();
+    settle(false);
     return;
   }
   self->request(writer, write_timeout, write_atom_v, std::move(batch))
-      .then([settle](caf::unit_t) { settle(); },
+      .then([settle](caf::unit_t) { settle(true); },
             [self, settle](caf::error& err) {
               std::cerr << "tidegate: " << self->state.bucket->name
                         << ": delivery state: " << self->home_system().render(err) << "\n";
-              settle();
+              settle(false);
             });
 }
 
-sync_page read_page(bucket_actor* self, const std::string& owner, const std::string& device,
-                    uint64_t after, bool first) {
+bool has_dead_letters(const storage::write_batch& batch) {
+  return std::any_of(batch.puts.begin(), batch.puts.end(), [](const storage::table_put& p) {
+    return p.table == storage::delivery_table::dead_letters;
+  });
+}
+
+caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
+                                 const std::string& device, uint64_t after, bool first) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config;
   sync_page page;
@@ -324,6 +340,19 @@ sync_page read_page(bucket_actor* self, const std::string& owner, const std::str
     storage::write_batch out;
     page.dead_through =
         st.tracker->on_page(owner, device, after, first, page.records, now_ms(), out);
+    if (has_dead_letters(out)) {
+      // Ops become skipped for the device only once their dead letters are durable: never a
+      // silent drop. If the write fails they are sent as they are (one more retry).
+      auto promise = self->make_response_promise();
+      auto shared = std::make_shared<sync_page>(std::move(page));
+      write_delivery(self, std::move(out), [promise, shared](bool committed) mutable {
+        if (!committed) {
+          shared->dead_through = 0;
+        }
+        promise.deliver(std::move(*shared));
+      });
+      return promise;
+    }
     write_delivery(self, std::move(out));
   }
   return page;
