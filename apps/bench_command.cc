@@ -79,9 +79,10 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   auto* cmd = bench.add_subcommand(
       "sync", "Publish SYNC ops over HTTP to online clients; report ops/s and delivery latency");
   cmd->add_option("--scenario", opts->scenario,
-                  "ingest (batches back to back), latency (single ops at --rate) or all")
+                  "ingest (batches back to back), latency (single ops at --rate), all (both), "
+                  "or connect (node CPU per connect+sync: bucketed vs a bucket per business)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ingest", "latency", "all"}));
+      ->check(CLI::IsMember({"ingest", "latency", "all", "connect"}));
   cmd->add_option("--duration", opts->duration_s, "Seconds of publishing per scenario")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{600}));
@@ -106,10 +107,18 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
       ->check(CLI::Range(uint32_t{32}, uint32_t{65'536}));
   cmd->add_flag("--peers", opts->peers,
                 "After ingest, run its load on nats-server (JetStream) and redis-server (XADD)");
+  cmd->add_option("--businesses", opts->businesses,
+                  "Businesses b0..bN-1 over the default buckets (connect)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{246}));  // the baseline's bucket ids: 10..255
+  cmd->add_option("--rounds", opts->rounds,
+                  "Measured rounds of --clients connects, after a warm-up round (connect)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100}));
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
   cmd->callback([opts, &run] {
-    if (opts->peers && opts->scenario == "latency") {
-      throw CLI::ValidationError("--peers", "compares with the ingest scenario: not with latency");
+    if (opts->peers && (opts->scenario == "latency" || opts->scenario == "connect")) {
+      throw CLI::ValidationError("--peers", "compares with the ingest scenario only");
     }
     run = [opts] { return bench::run_sync_bench(*opts); };
   });

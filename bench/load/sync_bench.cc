@@ -22,6 +22,7 @@
 
 #include <httplib.h>
 
+#include "bench/load/connect_bench.h"
 #include "bench/load/connections_report.h"
 #include "bench/load/proc_stats.h"
 #include "bench/load/process.h"
@@ -493,6 +494,9 @@ int run_sync_bench(const sync_options& opts) {
     std::cerr << "tidegate bench sync: --clients " << opts.clients
               << " needs more open files than RLIMIT_NOFILE allows\n";
     return 1;
+  }
+  if (opts.scenario == "connect") {  // not part of "all": it has a report of its own
+    return run_connect_bench(opts, exe);
   }
   std::vector<std::string> names;
   if (opts.scenario == "ingest" || opts.scenario == "all") {
