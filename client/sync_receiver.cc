@@ -59,6 +59,12 @@ sync_page_result sync_receiver::on_page(v1::SyncData& page) {
     b.cursor = head;
     mark_dirty(b);
   }
+  if (page.gone_through() > b.cursor) {
+    // Acked and deleted on another device: nothing to deliver here, move over them.
+    b.held.erase(b.held.begin(), b.held.upper_bound(page.gone_through()));
+    b.cursor = page.gone_through();
+    mark_dirty(b);
+  }
   // The run after the cursor goes to the app; ops past a gap wait in `held` until it fills.
   std::vector<v1::Op> run;
   auto next = [&] { return b.cursor + 1 + run.size(); };

@@ -127,6 +127,24 @@ TEST_F(SyncReceiverTest, AGapHoldsLaterOpsAndAsksForOneResync) {
   EXPECT_EQ(r.held(), 0u);
 }
 
+TEST_F(SyncReceiverTest, VersionsGoneForGoodAreSteppedOverNotWaitedFor) {
+  auto r = make();  // a new device: its user acked 1-4 of `once` elsewhere, they are deleted
+  auto push6 = page("once", {6});
+  auto res = r.on_page(push6);
+  EXPECT_TRUE(res.resync);  // a gap: it cannot know yet
+  auto answer = page("once", {5, 6});
+  answer.set_gone_through(4);
+  res = r.on_page(answer);
+  EXPECT_EQ(res.delivered, 2u);  // 5 and the held 6
+  EXPECT_EQ(delivered_, (pairs{{"once", 5}, {"once", 6}}));
+  EXPECT_EQ(r.cursor("once"), 6u);
+  EXPECT_EQ(r.held(), 0u);
+  auto stale = page("once", {});
+  stale.set_gone_through(3);  // behind the cursor: nothing moves back
+  r.on_page(stale);
+  EXPECT_EQ(r.cursor("once"), 6u);
+}
+
 TEST_F(SyncReceiverTest, AnAnswerThatLeavesTheGapOpenAsksAgain) {
   auto r = make({{"user", 5}});
   auto push9 = page("user", {9});

@@ -357,6 +357,7 @@ void session_machine::send_sync_data(const sync_page& page, session_time now, se
   data.set_more(page.more);
   data.set_reset(page.reset);
   data.set_head_version(page.head);
+  data.set_gone_through(page.gone_through);
   const client_facts facts{os_, std::string{app_version_of(client_version_)}, user_id_};
   for (const auto& r : page.records) {
     auto* op = data.add_ops();

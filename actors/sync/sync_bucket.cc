@@ -336,6 +336,12 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
   }
   auto head = st.ctx->store->head(st.shard, st.bucket->id, owner);
   page.head = head ? *head : 0;
+  if (deletes_on_ack(st.bucket->kind) && !page.reset && !page.records.empty()
+      && page.records.front().version > after + 1) {
+    // Ops are appended contiguously and leave a `once` log only as a prefix (acks are
+    // cumulative), so a hole before the first op is acked-and-deleted, never lost.
+    page.gone_through = page.records.front().version - 1;
+  }
   if (st.tracker && !device.empty() && !page.reset) {
     storage::write_batch out;
     page.dead_through =

@@ -62,6 +62,8 @@ struct sync_page {
   /// Ops with versions <= dead_through were dead-lettered for the device that asked: send
   /// them as skipped ops (0: none).
   uint64_t dead_through = 0;
+  /// `once` buckets: versions <= gone_through were acked and deleted (SyncData.gone_through).
+  uint64_t gone_through = 0;
 };
 
 /// One device's delivery state in one owner's log, for the ingress (GET /v1/sync/cursors).

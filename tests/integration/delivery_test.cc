@@ -256,6 +256,26 @@ TEST_F(DeliveryTest, PushReceiptsShowDeliveredAndAckedPerDevice) {
   auto [status, unknown] = get("/v1/push/receipts?owner=carol&msg_id=nope");
   EXPECT_EQ(status, 404);
   EXPECT_EQ(unknown["code"], "unknown_op");
+
+  // A new device of carol: push 1 was acked (and deleted) on the phone, push 2 is pending.
+  post("/v1/push", {{"target", {{"user", "carol"}}},
+                    {"title", "Paid"},
+                    {"body", "3.00 EUR"},
+                    {"ttl_ms", 0},
+                    {"msg_id", "p2"}});
+  auto watch = login("watch-1", "carol");
+  v1::SyncRequest req;  // no sync key at all
+  ASSERT_TRUE(watch->send(v1::FRAME_TYPE_SYNC_REQ, req));
+  v1::SyncData once;
+  while (auto f = watch->next(5s)) {
+    if (f->type == v1::FRAME_TYPE_SYNC_DATA && once.ParseFromString(f->payload)
+        && once.bucket() == "once") {
+      break;
+    }
+  }
+  EXPECT_EQ(once.gone_through(), 1u);  // not a gap to wait for: gone for good
+  ASSERT_EQ(once.ops_size(), 1);
+  EXPECT_EQ(once.ops(0).version(), 2u);
 }
 
 }  // namespace
