@@ -6,12 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>  // mkdtemp
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -22,11 +18,10 @@
 
 #include <httplib.h>
 
+#include "bench/load/bench_node.h"
 #include "bench/load/connect_bench.h"
 #include "bench/load/connections_report.h"
 #include "bench/load/proc_stats.h"
-#include "bench/load/process.h"
-#include "bench/load/scratch_dir.h"
 #include "bench/load/sync_clients.h"
 #include "bench/peers/peer_ingest.h"
 #include "bench/peers/peer_report.h"
@@ -41,103 +36,12 @@ using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr auto node_start_timeout = seconds{30};
 constexpr auto drain_limit = seconds{30};  // deliveries after publishing stopped
 constexpr auto drain_stall = seconds{3};   // ... or until none came for this long
 constexpr uint64_t max_requests_per_thread = 50'000'000;
 constexpr size_t max_samples_per_thread = 1'000'000;  // HTTP ack latencies kept
-const std::string app_id = "bench";
+const std::string& app_id = bench_node::app_id;
 const std::string business = "bench";
-
-void print_log(const std::string& path) {
-  std::ifstream log{path};
-  std::string text{std::istreambuf_iterator<char>{log}, std::istreambuf_iterator<char>{}};
-  constexpr size_t tail = 8192;
-  std::cerr << (text.size() > tail ? text.substr(text.size() - tail) : text) << "\n";
-}
-
-/// A `tidegate node` child with storage on in a temp dir; SIGKILLed if we die.
-struct node {
-  scratch_dir dir;
-  std::string secret = random_secret();
-  std::unique_ptr<process> child;
-  std::string log_path;
-  std::string client_address;  // host:port
-  std::string http_host;
-  int http_port = 0;
-
-  bool start(const std::string& exe, const std::string& durability) {
-    if (dir.path.empty()) {
-      std::cerr << "tidegate bench sync: cannot create a temp dir\n";
-      return false;
-    }
-    auto data = dir.path / "data";
-    std::filesystem::create_directories(data);
-    auto config = (dir.path / "node.toml").string();
-    {
-      std::ofstream out{config};
-      out << "[node]\nid = \"bench\"\n\n"
-          << "[gateway]\nlisten = \"127.0.0.1:0\"\nfd_headroom = 512\naccept_rate = 0\n"
-          << "heartbeat_min_ms = 1000\nheartbeat_max_ms = 600000\nidle_margin = 3.0\n"
-          << "handshake_timeout_ms = 10000\ndrain_window_ms = 500\n\n"
-          << "[http]\nlisten = \"127.0.0.1:0\"\n\n"
-          << "[storage]\ndata_dir = \"" << data.string() << "\"\ndurability = \"" << durability
-          << "\"\nmap_size_mb = 1024\n\n"
-          << "[[apps]]\nid = \"" << app_id << "\"\nsecret = \"" << secret << "\"\n\n"
-          << "[[businesses]]\nname = \"" << business << "\"\nbucket = \"user\"\n";
-      if (!out) {
-        std::cerr << "tidegate bench sync: cannot write " << config << "\n";
-        return false;
-      }
-    }
-    log_path = (dir.path / "node.log").string();
-    child = std::make_unique<process>(std::vector<std::string>{exe, "node", "--config", config},
-                                      std::vector<std::string>{}, log_path);
-    if (!child->started()) {
-      std::cerr << "tidegate bench sync: cannot start the node: " << child->error() << "\n";
-      return false;
-    }
-    auto deadline = steady::now() + node_start_timeout;
-    while (auto line = child->read_line(deadline)) {
-      // "tidegate node ID: clients on HOST:PORT, metrics on http://HOST:PORT/metrics, max N ..."
-      auto on = line->find("clients on ");
-      auto comma = line->find(',', on);
-      auto http = line->find("http://");
-      auto slash = line->find('/', http + 7);
-      if (on == std::string::npos || comma == std::string::npos || http == std::string::npos
-          || slash == std::string::npos) {
-        continue;
-      }
-      client_address = line->substr(on + 11, comma - on - 11);
-      auto hostport = line->substr(http + 7, slash - http - 7);
-      auto colon = hostport.rfind(':');
-      http_host = hostport.substr(0, colon);
-      http_port = std::atoi(hostport.c_str() + colon + 1);
-      return http_port > 0;
-    }
-    std::cerr << "tidegate bench sync: the node did not report its ports; its log:\n";
-    print_log(log_path);
-    return false;
-  }
-
-  /// SIGTERM, then SIGKILL after 30 s; false (with its log shown) if it had died on its own.
-  bool stop() {
-    if (!child) {
-      return false;
-    }
-    bool alive = !child->wait(steady::now());
-    if (!alive) {
-      std::cerr << "tidegate bench sync: the node exited during the run; its log:\n";
-      print_log(log_path);
-    }
-    child->signal(SIGTERM);
-    if (!child->wait(steady::now() + seconds{30})) {
-      child->signal(SIGKILL);
-      child->wait(steady::now() + seconds{10});
-    }
-    return alive;
-  }
-};
 
 /// One publisher thread's tallies.
 struct publisher_stats {
@@ -150,8 +54,8 @@ struct publisher_stats {
   std::string first_error;
 };
 
-std::unique_ptr<httplib::Client> http_client(const node& n) {
-  auto http = std::make_unique<httplib::Client>(n.http_host, n.http_port);
+std::unique_ptr<httplib::Client> http_client(const bench_node& n) {
+  auto http = std::make_unique<httplib::Client>(n.http_host(), n.http_port());
   http->set_keep_alive(true);
   http->set_tcp_nodelay(true);
   http->set_connection_timeout(seconds{5});
@@ -193,10 +97,10 @@ void note_reply(publisher_stats& s, const httplib::Result& res, size_t ops) {
 }
 
 /// Ingest: POSTs batches of `batch` ops back to back until `end`.
-void ingest_publisher(const node& n, const sync_options& o, uint32_t index, steady::time_point end,
-                      publisher_stats& s) {
+void ingest_publisher(const bench_node& n, const sync_options& o, uint32_t index,
+                      steady::time_point end, publisher_stats& s) {
   auto http = http_client(n);
-  httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret}};
+  httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret()}};
   const std::string path = o.batch == 1 ? "/v1/sync/ops" : "/v1/sync/ops:batch";
   const std::string prefix = "i" + std::to_string(index) + "-";
   uint64_t seq = 0;
@@ -228,10 +132,10 @@ void ingest_publisher(const node& n, const sync_options& o, uint32_t index, stea
 }
 
 /// Latency: single ops, this thread's share of `rate`, on a fixed schedule until `end`.
-void paced_publisher(const node& n, const sync_options& o, uint32_t index, steady::time_point start,
-                     steady::time_point end, publisher_stats& s) {
+void paced_publisher(const bench_node& n, const sync_options& o, uint32_t index,
+                     steady::time_point start, steady::time_point end, publisher_stats& s) {
   auto http = http_client(n);
-  httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret}};
+  httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret()}};
   const std::string prefix = "l" + std::to_string(index) + "-";
   const double period_s = static_cast<double>(o.publishers) / o.rate;
   const double offset_s = static_cast<double>(index) / o.rate;
@@ -278,13 +182,14 @@ double percentile_ms(std::vector<int64_t>& v, double q) {
 /// Runs one scenario on a fresh node; nullopt if the node or the clients did not come up.
 std::optional<json> run_scenario(const sync_options& o, const std::string& name,
                                  const std::string& exe) {
-  node n;
-  if (!n.start(exe, o.durability)) {
+  bench_node n;
+  if (!n.start(exe, o.durability,
+               "[[businesses]]\nname = \"" + business + "\"\nbucket = \"user\"\n")) {
     return std::nullopt;
   }
-  auto child_pid = n.child->pid();
+  auto child_pid = n.pid();
   auto lifetime = seconds{o.duration_s + 300};
-  sync_clients clients{{n.client_address, app_id, n.secret, o.clients}, lifetime};
+  sync_clients clients{{n.client_address(), app_id, n.secret(), o.clients}, lifetime};
   auto ready = clients.wait_ready(steady::now() + seconds{120});
   if (ready == 0) {
     std::cerr << "tidegate bench sync: no client became ready\n";
