@@ -26,6 +26,11 @@ inline void put_u32(uint32_t v, std::string& out) {
 inline void put_u64(uint64_t v, std::string& out) {
   put_be(v, 8, out);
 }
+/// Appends `s` prefixed by its length as a u16 (callers keep strings under 64 KiB).
+inline void put_str16(std::string_view s, std::string& out) {
+  put_u16(static_cast<uint16_t>(s.size()), out);
+  out.append(s);
+}
 
 /// Reads big-endian integers and length-prefixed strings from untrusted bytes. Once a read
 /// runs past the end it stays failed (`ok()` is false) and returns zeros and empty strings.

@@ -10,11 +10,6 @@ constexpr uint8_t cursor_format = 1;
 constexpr uint8_t receipt_format = 1;
 constexpr uint8_t dead_letter_format = 1;
 
-void put_str16(std::string_view s, std::string& out) {
-  put_u16(static_cast<uint16_t>(s.size()), out);
-  out.append(s);
-}
-
 }  // namespace
 
 std::string cursor_owner_prefix(uint16_t shard, uint8_t bucket, std::string_view owner) {
@@ -28,11 +23,11 @@ std::string encode_cursor_key(uint16_t shard, uint8_t bucket, std::string_view o
   return out;
 }
 
-std::optional<std::string> cursor_key_device(std::string_view key, std::string_view owner_prefix) {
-  if (key.substr(0, owner_prefix.size()) != owner_prefix) {
+std::optional<std::string> device_after(std::string_view key, std::string_view prefix) {
+  if (key.substr(0, prefix.size()) != prefix) {
     return std::nullopt;
   }
-  byte_reader in(key.substr(owner_prefix.size()));
+  byte_reader in(key.substr(prefix.size()));
   auto device = in.str16();
   if (!in.done()) {
     return std::nullopt;

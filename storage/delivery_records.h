@@ -30,8 +30,9 @@ std::string encode_cursor_key(uint16_t shard, uint8_t bucket, std::string_view o
                               std::string_view device);
 /// The prefix of every cursor of (shard, bucket, owner): the oplog owner prefix.
 std::string cursor_owner_prefix(uint16_t shard, uint8_t bucket, std::string_view owner);
-/// The device of a cursor key under `owner_prefix`, or nullopt if malformed.
-std::optional<std::string> cursor_key_device(std::string_view key, std::string_view owner_prefix);
+/// The device of a cursor or receipt key: its [str16 device] after `prefix`; nullopt if the
+/// key does not start with `prefix` or has anything else after it.
+std::optional<std::string> device_after(std::string_view key, std::string_view prefix);
 /// [u8 format][u64 acked][u64 delivered_through][u32 attempts][u64 dead_through][u64 updated].
 std::string encode_cursor(const device_cursor& c);
 std::optional<device_cursor> decode_cursor(std::string_view bytes);

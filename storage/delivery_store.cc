@@ -68,6 +68,35 @@ storage_result<std::optional<T>> get_one(const lmdb_env& env, MDB_dbi dbi, const
 
 }  // namespace
 
+template <class T, class Decode>
+storage_result<std::vector<std::pair<std::string, T>>> delivery_store::by_device(
+    MDB_dbi dbi, const std::string& prefix, Decode decode, const std::string& what) const {
+  auto txn = env_.begin_read();
+  if (!txn) {
+    return txn.error();
+  }
+  std::vector<std::pair<std::string, T>> out;
+  bool corrupt = false;
+  auto status =
+      scan(txn->get(), dbi, prefix, prefix, false, [&](std::string_view k, std::string_view v) {
+        auto device = device_after(k, prefix);
+        auto value = decode(v);
+        if (!device || !value) {
+          corrupt = true;
+          return false;
+        }
+        out.emplace_back(std::move(*device), *value);
+        return true;
+      });
+  if (status) {
+    return *status;
+  }
+  if (corrupt) {
+    return storage_error{storage_errc::corrupt, "malformed " + what};
+  }
+  return out;
+}
+
 storage_result<std::optional<device_cursor>> delivery_store::cursor(
     uint16_t shard, uint8_t bucket, const std::string& owner, const std::string& device) const {
   return get_one<device_cursor>(env_, env_.handles().cursors,
@@ -77,60 +106,15 @@ storage_result<std::optional<device_cursor>> delivery_store::cursor(
 
 storage_result<std::vector<std::pair<std::string, device_cursor>>> delivery_store::cursors(
     uint16_t shard, uint8_t bucket, const std::string& owner) const {
-  auto txn = env_.begin_read();
-  if (!txn) {
-    return txn.error();
-  }
-  auto prefix = cursor_owner_prefix(shard, bucket, owner);
-  std::vector<std::pair<std::string, device_cursor>> out;
-  bool corrupt = false;
-  auto status = scan(txn->get(), env_.handles().cursors, prefix, prefix, false,
-                     [&](std::string_view k, std::string_view v) {
-                       auto device = cursor_key_device(k, prefix);
-                       auto c = decode_cursor(v);
-                       if (!device || !c) {
-                         corrupt = true;
-                         return false;
-                       }
-                       out.emplace_back(std::move(*device), *c);
-                       return true;
-                     });
-  if (status) {
-    return *status;
-  }
-  if (corrupt) {
-    return storage_error{storage_errc::corrupt, "malformed cursor of " + owner};
-  }
-  return out;
+  return by_device<device_cursor>(env_.handles().cursors, cursor_owner_prefix(shard, bucket, owner),
+                                  decode_cursor, "cursor of " + owner);
 }
 
 storage_result<std::vector<std::pair<std::string, receipt>>> delivery_store::receipts(
     uint16_t shard, uint8_t bucket, const std::string& owner, uint64_t version) const {
-  auto txn = env_.begin_read();
-  if (!txn) {
-    return txn.error();
-  }
-  auto prefix = receipt_op_prefix(shard, bucket, owner, version);
-  std::vector<std::pair<std::string, receipt>> out;
-  bool corrupt = false;
-  auto status = scan(txn->get(), env_.handles().receipts, prefix, prefix, false,
-                     [&](std::string_view k, std::string_view v) {
-                       auto device = cursor_key_device(k, prefix);  // same tail: [u16][device]
-                       auto r = decode_receipt(v);
-                       if (!device || !r) {
-                         corrupt = true;
-                         return false;
-                       }
-                       out.emplace_back(std::move(*device), *r);
-                       return true;
-                     });
-  if (status) {
-    return *status;
-  }
-  if (corrupt) {
-    return storage_error{storage_errc::corrupt, "malformed receipt of " + owner};
-  }
-  return out;
+  return by_device<receipt>(env_.handles().receipts,
+                            receipt_op_prefix(shard, bucket, owner, version), decode_receipt,
+                            "receipt of " + owner);
 }
 
 storage_result<std::optional<receipt>> delivery_store::receipt_of(uint16_t shard, uint8_t bucket,

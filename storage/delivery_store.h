@@ -51,6 +51,13 @@ class delivery_store {
                                                 const std::string& after, size_t limit) const;
 
  private:
+  // Every entry of `dbi` under `prefix` ([...][str16 device] keys), decoded, by device.
+  template <class T, class Decode>
+  storage_result<std::vector<std::pair<std::string, T>>> by_device(MDB_dbi dbi,
+                                                                   const std::string& prefix,
+                                                                   Decode decode,
+                                                                   const std::string& what) const;
+
   const lmdb_env& env_;
 };
 

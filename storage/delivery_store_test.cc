@@ -61,8 +61,8 @@ TEST(DeliveryRecordsTest, CursorKeysOfOneOwnerNeverMixWithAnothers) {
   auto a = cursor_owner_prefix(1, 2, "a");
   auto key_ab = encode_cursor_key(1, 2, "ab", "d");
   EXPECT_NE(key_ab.substr(0, a.size()), a);
-  EXPECT_EQ(cursor_key_device(encode_cursor_key(1, 2, "a", "dev-9"), a), "dev-9");
-  EXPECT_EQ(cursor_key_device(key_ab, a), std::nullopt);
+  EXPECT_EQ(device_after(encode_cursor_key(1, 2, "a", "dev-9"), a), "dev-9");
+  EXPECT_EQ(device_after(key_ab, a), std::nullopt);
 }
 
 TEST_F(DeliveryStoreTest, CursorsAreKeptPerDevice) {

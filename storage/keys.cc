@@ -7,11 +7,6 @@ namespace {
 
 constexpr uint8_t owner_state_format = 1;
 
-void put_str16(std::string_view s, std::string& out) {
-  put_u16(static_cast<uint16_t>(s.size()), out);
-  out.append(s);
-}
-
 }  // namespace
 
 std::string oplog_owner_prefix(uint16_t shard, uint8_t bucket, std::string_view owner) {
