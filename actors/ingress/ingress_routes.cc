@@ -10,6 +10,7 @@
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
+#include <openssl/crypto.h>
 
 #include "actors/atoms.h"
 #include "actors/ingress/ingress_auth.h"
@@ -224,39 +225,29 @@ http_reply ask_router(const ingress_context& ctx, Render render, Ts&&... xs) {
   return out;
 }
 
+// The dead-letter page cursor travels as hex (URL-safe): OpenSSL's, no separator.
 std::string to_hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
+  std::string out(bytes.size() * 2 + 1, '\0');
+  size_t length = 0;
+  if (OPENSSL_buf2hexstr_ex(out.data(), out.size(), &length,
+                            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                            '\0')
+      != 1) {
+    return {};
   }
+  out.resize(length > 0 ? length - 1 : 0);  // the length counts the terminating NUL
   return out;
 }
 
 std::optional<std::string> from_hex(const std::string& text) {
-  if (text.size() % 2 != 0) {
+  std::string out(text.size() / 2 + 1, '\0');
+  size_t length = 0;
+  if (OPENSSL_hexstr2buf_ex(reinterpret_cast<unsigned char*>(out.data()), out.size(), &length,
+                            text.c_str(), '\0')
+      != 1) {
     return std::nullopt;
   }
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    int hi = nibble(text[i]);
-    int lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
+  out.resize(length);
   return out;
 }
 

@@ -219,6 +219,29 @@ TEST_F(DeliveryTest, UnackedOpsPastTheRetryBudgetAreDeadLetteredForThatDeviceOnl
   auto [status, page] = get("/v1/sync/dead_letters?business=chat&limit=0");
   EXPECT_EQ(status, 400);
   EXPECT_EQ(page["code"], "invalid_value");
+
+  // A second dead letter: pages of one follow each other through `next`.
+  publish("chat", "erin", "poison-2");
+  auto erin = login("phone-4", "erin");
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    sync(*erin, "user", 0);
+  }
+  wait_for("/v1/sync/dead_letters?business=chat", [](const json& b) {
+    return b.contains("dead_letters") && b["dead_letters"].size() == 2;
+  });
+  auto [s1, first] = get("/v1/sync/dead_letters?business=chat&limit=1");
+  ASSERT_EQ(s1, 200);
+  ASSERT_EQ(first["dead_letters"].size(), 1u);
+  EXPECT_EQ(first["dead_letters"][0]["owner"], "bob");
+  ASSERT_TRUE(first["next"].is_string()) << first;
+  auto [s2, second] =
+      get("/v1/sync/dead_letters?business=chat&limit=1&after=" + first["next"].get<std::string>());
+  ASSERT_EQ(s2, 200) << second;
+  ASSERT_EQ(second["dead_letters"].size(), 1u);
+  EXPECT_EQ(second["dead_letters"][0]["owner"], "erin");
+  auto [s3, bad_after] = get("/v1/sync/dead_letters?business=chat&after=zz");
+  EXPECT_EQ(s3, 400);
+  EXPECT_EQ(bad_after["code"], "invalid_value");
 }
 
 TEST_F(DeliveryTest, PushReceiptsShowDeliveredAndAckedPerDevice) {
