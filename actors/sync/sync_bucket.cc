@@ -82,12 +82,6 @@ struct bucket_state {
 
 using bucket_actor = caf::stateful_actor<bucket_state>;
 
-uint64_t now_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 std::string flight_key(const publish_request& req) {
   std::string key = req.business;
   key.push_back('\0');
@@ -178,7 +172,7 @@ void admit(bucket_actor* self, publish_request& req, waiter w) {
     i->second.push_back(std::move(w));
     return;
   }
-  auto now = now_ms();
+  auto now = wall_now_ms();
   auto seen = st.ctx->store->lookup_dedupe(st.bucket->id, req.business, req.owner, req.msg_id, now);
   if (!seen) {
     w.answer({}, caf::make_error(sync_errc::not_durable, seen.error().detail));
@@ -345,7 +339,7 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
   if (st.tracker && !device.empty() && !page.reset) {
     storage::write_batch out;
     page.dead_through =
-        st.tracker->on_page(owner, device, after, first, page.records, now_ms(), out);
+        st.tracker->on_page(owner, device, after, first, page.records, wall_now_ms(), out);
     if (has_dead_letters(out)) {
       // Ops become skipped for the device only once their dead letters are durable: never a
       // silent drop. If the write fails they are sent as they are (one more retry).
@@ -381,7 +375,7 @@ void on_acked(bucket_actor* self, const std::string& owner, const std::string& d
     }
   }
   if (st.tracker && !device.empty()) {
-    st.tracker->on_acked(owner, device, version, acked_ops, now_ms(), batch);
+    st.tracker->on_acked(owner, device, version, acked_ops, wall_now_ms(), batch);
   }
   write_delivery(self, std::move(batch));
 }
@@ -409,7 +403,7 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
         auto& st = self->state;
         if (st.tracker && !device.empty()) {
           storage::write_batch out;
-          st.tracker->on_pushed(owner, device, first, last, now_ms(), out);
+          st.tracker->on_pushed(owner, device, first, last, wall_now_ms(), out);
           write_delivery(self, std::move(out));
         }
       },

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -22,6 +24,13 @@ struct sync_context {
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;
+
+/// Wall-clock milliseconds since the epoch: what op timestamps, TTLs and receipts use.
+inline uint64_t wall_now_ms() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
 
 }  // namespace tidegate::actors
 

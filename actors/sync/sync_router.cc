@@ -164,26 +164,36 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
   return promise;
 }
 
-// The device cursors of `owner` in the bucket of `business` (a read; no actor involved).
-caf::expected<owner_cursors> read_cursors(const sync_context_ptr& ctx, const std::string& business,
-                                          const std::string& owner) {
-  const auto* bucket = ctx->config.bucket_of_business(business);
+// The bucket of `business` on a node that keeps delivery state, or why not.
+caf::expected<const bucket_config*> delivery_bucket(const sync_context& ctx,
+                                                    const std::string& business) {
+  const auto* bucket = ctx.config.bucket_of_business(business);
   if (bucket == nullptr) {
     return caf::make_error(sync_errc::unknown_business,
                            "no bucket is mapped to business '" + business + "'");
   }
-  if (ctx->deliveries == nullptr) {
+  if (ctx.deliveries == nullptr) {
     return caf::make_error(sync_errc::not_durable, "this node keeps no delivery state");
   }
-  auto shard = shard_of(owner, ctx->config.shards);
-  auto cursors = ctx->deliveries->cursors(shard, bucket->id, owner);
-  auto head = ctx->store->head(shard, bucket->id, owner);
+  return bucket;
+}
+
+// The device cursors of `owner` in the bucket of `business` (a read; no actor involved).
+caf::expected<owner_cursors> read_cursors(const sync_context& ctx, const std::string& business,
+                                          const std::string& owner) {
+  auto bucket = delivery_bucket(ctx, business);
+  if (!bucket) {
+    return bucket.error();
+  }
+  auto shard = shard_of(owner, ctx.config.shards);
+  auto cursors = ctx.deliveries->cursors(shard, (*bucket)->id, owner);
+  auto head = ctx.store->head(shard, (*bucket)->id, owner);
   if (!cursors || !head) {
     return caf::make_error(sync_errc::not_durable,
                            !cursors ? cursors.error().detail : head.error().detail);
   }
   owner_cursors out;
-  out.bucket = bucket->name;
+  out.bucket = (*bucket)->name;
   out.head = *head;
   for (auto& [device, cursor] : *cursors) {
     out.devices.push_back({device, cursor});
@@ -193,20 +203,13 @@ caf::expected<owner_cursors> read_cursors(const sync_context_ptr& ctx, const std
 
 // The receipts of the op `msg_id` of (business, owner): found through the idempotency index,
 // so they are readable as long as the msg_id is remembered (sync.dedupe_ttl_ms).
-caf::expected<op_receipts> read_receipts(const sync_context_ptr& ctx, const std::string& business,
+caf::expected<op_receipts> read_receipts(const sync_context& ctx, const std::string& business,
                                          const std::string& owner, const std::string& msg_id) {
-  const auto* bucket = ctx->config.bucket_of_business(business);
-  if (bucket == nullptr) {
-    return caf::make_error(sync_errc::unknown_business,
-                           "no bucket is mapped to business '" + business + "'");
+  auto bucket = delivery_bucket(ctx, business);
+  if (!bucket) {
+    return bucket.error();
   }
-  if (ctx->deliveries == nullptr) {
-    return caf::make_error(sync_errc::not_durable, "this node keeps no delivery state");
-  }
-  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
-  auto version = ctx->store->lookup_dedupe(bucket->id, business, owner, msg_id, now);
+  auto version = ctx.store->lookup_dedupe((*bucket)->id, business, owner, msg_id, wall_now_ms());
   if (!version) {
     return caf::make_error(sync_errc::not_durable, version.error().detail);
   }
@@ -214,8 +217,8 @@ caf::expected<op_receipts> read_receipts(const sync_context_ptr& ctx, const std:
     return caf::make_error(sync_errc::unknown_op, "no op '" + msg_id + "' of " + owner
                                                       + " in business '" + business + "'");
   }
-  auto shard = shard_of(owner, ctx->config.shards);
-  auto receipts = ctx->deliveries->receipts(shard, bucket->id, owner, **version);
+  auto receipts =
+      ctx.deliveries->receipts(shard_of(owner, ctx.config.shards), (*bucket)->id, owner, **version);
   if (!receipts) {
     return caf::make_error(sync_errc::not_durable, receipts.error().detail);
   }
@@ -299,10 +302,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         }
       },
       [self](cursors_atom, const std::string& business, const std::string& owner)
-          -> caf::result<owner_cursors> { return read_cursors(self->state.ctx, business, owner); },
+          -> caf::result<owner_cursors> { return read_cursors(*self->state.ctx, business, owner); },
       [self](receipts_atom, const std::string& business, const std::string& owner,
              const std::string& msg_id) -> caf::result<op_receipts> {
-        return read_receipts(self->state.ctx, business, owner, msg_id);
+        return read_receipts(*self->state.ctx, business, owner, msg_id);
       },
       [self](dead_atom, const std::string& business, const std::string& after,
              uint32_t limit) -> caf::result<storage::dead_letter_page> {
