@@ -44,7 +44,14 @@ sync_page_result sync_receiver::on_page(v1::SyncData& page) {
   sync_page_result result;
   ++counters_.pages;
   const std::string& name = page.bucket();
+  // A bucket the request could not name (new to this client) is answered like a named one;
+  // its answer's later pages follow a first one with `more` (pushes never have it).
+  bool created = buckets_.count(name) == 0;
   auto& b = buckets_[name];
+  if (created && page.more()) {
+    b.requested = true;
+  }
+  bool answer = created || b.requested;
   uint64_t before = b.cursor;
   uint64_t first = page.ops().empty() ? 0 : page.ops(0).version();
   if (page.reset()) {
@@ -111,13 +118,16 @@ sync_page_result sync_receiver::on_page(v1::SyncData& page) {
   }
   result.held = b.held.size();
   // The last page of an answer (or an online push that continues the cursor) settles the
-  // bucket's request; a push past a gap does not, the answer may still be coming.
+  // bucket's request; a push past a gap does not, the answer may still be coming. Only the
+  // end of an answer makes an ack due at once: pushes are acked in batches (ack_every_ops, or
+  // the owner's ack delay), so a phone receiving a stream sends a few acks a second, not one
+  // per op.
   bool continues = page.reset() || page.ops().empty() || first <= before + 1;
   if (!page.more() && continues) {
-    b.requested = false;
-    if (b.dirty) {
+    if (b.dirty && answer) {
       caught_up_ = true;
     }
+    b.requested = false;
   }
   bool gap = !b.held.empty() || result.dropped != 0;
   if (gap && !b.requested) {

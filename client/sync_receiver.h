@@ -76,7 +76,8 @@ class sync_receiver {
   /// The session ended: requests in flight will not be answered.
   void on_session_end();
 
-  /// True if an ack should go out now: ack_every_ops delivered, or a bucket caught up.
+  /// True if an ack should go out now: ack_every_ops delivered, or the answer to a request
+  /// caught a bucket up (online pushes wait for the owner's ack delay).
   bool ack_due() const;
   /// True if some cursor moved since the last take_ack().
   bool ack_pending() const { return dirty_ != 0; }

@@ -246,6 +246,26 @@ TEST_F(SyncReceiverTest, AcksAreCumulativeAndBatched) {
   EXPECT_EQ(r.counters().acks, 2u);
 }
 
+TEST_F(SyncReceiverTest, OnlinePushesAreAckedInBatchesNotOneByOne) {
+  auto r = make({}, sync_receiver_config{3, 1024});
+  r.make_request(v1::SYNC_REASON_CONNECT);
+  auto answer = page("user", {1});
+  r.on_page(answer);
+  EXPECT_TRUE(r.ack_due());  // the end of an answer: acked at once
+  r.take_ack();
+  auto push1 = page("user", {2});
+  r.on_page(push1);
+  EXPECT_TRUE(r.ack_pending());
+  EXPECT_FALSE(r.ack_due());  // a push waits for the ack delay or for more ops
+  auto push2 = page("user", {3});
+  r.on_page(push2);
+  EXPECT_FALSE(r.ack_due());
+  auto push3 = page("user", {4});
+  r.on_page(push3);
+  EXPECT_TRUE(r.ack_due());  // ack_every_ops = 3
+  EXPECT_EQ(of(r.take_ack()), (pairs{{"user", 4}}));
+}
+
 TEST_F(SyncReceiverTest, ASkippedOpMovesTheCursorAndTheAckWithoutTheApp) {
   auto r = make({}, sync_receiver_config{4, 1024});
   r.make_request(v1::SYNC_REASON_LOGIN);
