@@ -43,7 +43,10 @@ storage_result<std::unique_ptr<lmdb_env>> lmdb_env::open(const std::string& dir,
   if (int rc = mdb_env_set_mapsize(env.get(), options.map_size); rc != MDB_SUCCESS) {
     return from_mdb(rc, "mdb_env_set_mapsize");
   }
-  unsigned flags = MDB_NOTLS;
+  // MDB_WRITEMAP: a commit writes its pages into the map instead of pwrite()-copying them
+  // into the file; half the writer's cost per op (decision 0009). Copy-on-write and the
+  // meta-page switch still make a commit atomic. We never nest write transactions.
+  unsigned flags = MDB_NOTLS | MDB_WRITEMAP;
   if (options.mode == durability::periodic) {
     flags |= MDB_NOSYNC;
   }
