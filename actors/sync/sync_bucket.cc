@@ -160,7 +160,7 @@ void on_failed(bucket_actor* self, const std::string& key, const std::string& ow
 
 // Takes one op: answers `w` at once (bad op, a msg_id already stored) or gives the op the
 // next version of its owner and queues it for the next flush, answering `w` once it is
-// durable. `w.duplicate` must be false.
+// durable. `w.duplicate` must be false. The caller flushes, or schedules a flush.
 void admit(bucket_actor* self, publish_request& req, waiter w) {
   auto& st = self->state;
   if (auto err = validate(st.ctx->config, req)) {
@@ -202,21 +202,27 @@ void admit(bucket_actor* self, publish_request& req, waiter w) {
   st.heads[req.owner] = record.version;
   st.in_flight[key].push_back(std::move(w));
   st.unflushed.push_back({std::move(key), std::move(record), now + st.ctx->config.dedupe_ttl_ms});
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, caf::flush_atom_v);
-  }
 }
 
+void flush(bucket_actor* self);
+
+// A single publish: flushed after the publishes already queued in the mailbox, so a burst of
+// them costs one write request (the flush message queues behind them).
 caf::result<publish_result> publish(bucket_actor* self, publish_request& req) {
   waiter w;
   w.promise = self->make_response_promise();
   auto promise = w.promise;
   admit(self, req, std::move(w));
+  auto& st = self->state;
+  if (!st.unflushed.empty() && !st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, caf::flush_atom_v);
+  }
   return promise;
 }
 
-// Every op of `batch` goes into the same flush: one write request for the whole share.
+// Every op of `batch` goes into one flush, made at once: one write request for the whole
+// share (with any single publishes admitted before it), and no flush message.
 caf::result<publish_outcomes> publish_all(bucket_actor* self, publish_batch& batch) {
   auto reply = std::make_shared<batch_reply>();
   reply->promise = self->make_response_promise();
@@ -233,14 +239,15 @@ caf::result<publish_outcomes> publish_all(bucket_actor* self, publish_batch& bat
     w.index = i;
     admit(self, batch.ops[i], std::move(w));
   }
+  flush(self);
   return promise;
 }
 
 // Sends every unflushed op to the writer as one batch; answers their publishers once it is
-// committed (or failed: then none of it was written).
+// committed (or failed: then none of it was written). A flush message that finds nothing
+// (a batch flushed first) does nothing.
 void flush(bucket_actor* self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
   if (st.unflushed.empty()) {
     return;
   }
@@ -393,7 +400,10 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
   return {
       [self](publish_atom, publish_request& req) { return publish(self, req); },
       [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
-      [self](caf::flush_atom) { flush(self); },
+      [self](caf::flush_atom) {
+        self->state.flush_scheduled = false;
+        flush(self);
+      },
       [self](sync_atom, const std::string& owner, const std::string& device, uint64_t after,
              bool first) { return read_page(self, owner, device, after, first); },
       [self](sync_ack_atom, const std::string& owner, const std::string& device, uint64_t version) {
