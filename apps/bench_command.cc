@@ -79,7 +79,7 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   auto* cmd = bench.add_subcommand(
       "sync", "Publish SYNC ops over HTTP to online clients; report ops/s and delivery latency");
   cmd->add_option("--scenario", opts->scenario,
-                  "ingest (batches back to back), latency (single ops at --rate), all (both), "
+                  "ingest (batches back to back), latency (ops paced at --rate), all (both), "
                   "or connect (node CPU per connect+sync: bucketed vs a bucket per business)")
       ->capture_default_str()
       ->check(CLI::IsMember({"ingest", "latency", "all", "connect"}));
@@ -96,9 +96,13 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   cmd->add_option("--clients", opts->clients, "Online SDK clients (users u0..uN-1)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{19'000}));
-  cmd->add_option("--rate", opts->rate, "Single ops per second (latency)")
+  cmd->add_option("--rate", opts->rate, "Ops per second (latency)")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e6));
+  cmd->add_option("--latency-batch", opts->latency_batch,
+                  "Ops per paced publish (latency; 1 = /v1/sync/ops, else :batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1000}));
   cmd->add_option("--durability", opts->durability, "The node's [storage] durability")
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "periodic"}));

@@ -96,32 +96,42 @@ void note_reply(publisher_stats& s, const httplib::Result& res, size_t ops) {
   }
 }
 
+/// The path and body of one publish of `ops` ops stamped now, owners spread over the clients;
+/// advances `seq` by `ops`.
+std::string publish_path(uint32_t ops) {
+  return ops == 1 ? "/v1/sync/ops" : "/v1/sync/ops:batch";
+}
+
+void build_publish(const sync_options& o, uint32_t index, const std::string& prefix, uint32_t ops,
+                   uint64_t& seq, std::string& body) {
+  body.clear();
+  if (ops > 1) {
+    body = R"({"ops":[)";
+  }
+  auto payload = stamped_payload(monotonic_ns(), o.payload_bytes);
+  for (uint32_t k = 0; k < ops; ++k, ++seq) {
+    if (k > 0) {
+      body += ',';
+    }
+    auto owner = "u" + std::to_string((index * 7919 + seq) % o.clients);
+    append_op(body, owner, prefix + std::to_string(seq), payload);
+  }
+  if (ops > 1) {
+    body += "]}";
+  }
+}
+
 /// Ingest: POSTs batches of `batch` ops back to back until `end`.
 void ingest_publisher(const bench_node& n, const sync_options& o, uint32_t index,
                       steady::time_point end, publisher_stats& s) {
   auto http = http_client(n);
   httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret()}};
-  const std::string path = o.batch == 1 ? "/v1/sync/ops" : "/v1/sync/ops:batch";
+  const std::string path = publish_path(o.batch);
   const std::string prefix = "i" + std::to_string(index) + "-";
   uint64_t seq = 0;
   std::string body;
   while (steady::now() < end && s.requests < max_requests_per_thread) {
-    body.clear();
-    if (o.batch > 1) {
-      body = R"({"ops":[)";
-    }
-    auto stamp = monotonic_ns();
-    auto payload = stamped_payload(stamp, o.payload_bytes);
-    for (uint32_t k = 0; k < o.batch; ++k, ++seq) {
-      if (k > 0) {
-        body += ',';
-      }
-      auto owner = "u" + std::to_string((index * 7919 + seq) % o.clients);
-      append_op(body, owner, prefix + std::to_string(seq), payload);
-    }
-    if (o.batch > 1) {
-      body += "]}";
-    }
+    build_publish(o, index, prefix, o.batch, seq, body);
     auto t0 = steady::now();
     auto res = http->Post(path, headers, body, "application/json");
     if (s.ack_ns.size() < max_samples_per_thread) {
@@ -131,15 +141,19 @@ void ingest_publisher(const bench_node& n, const sync_options& o, uint32_t index
   }
 }
 
-/// Latency: single ops, this thread's share of `rate`, on a fixed schedule until `end`.
+/// Latency: this thread's share of `rate`, as publishes of latency_batch ops on a fixed
+/// schedule until `end`.
 void paced_publisher(const bench_node& n, const sync_options& o, uint32_t index,
                      steady::time_point start, steady::time_point end, publisher_stats& s) {
   auto http = http_client(n);
   httplib::Headers headers{{"Authorization", "Bearer " + app_id + ":" + n.secret()}};
   const std::string prefix = "l" + std::to_string(index) + "-";
-  const double period_s = static_cast<double>(o.publishers) / o.rate;
-  const double offset_s = static_cast<double>(index) / o.rate;
+  const std::string path = publish_path(o.latency_batch);
+  const double sends_per_s = o.rate / o.latency_batch;
+  const double period_s = static_cast<double>(o.publishers) / sends_per_s;
+  const double offset_s = static_cast<double>(index) / sends_per_s;
   std::string body;
+  uint64_t op_seq = 0;
   for (uint64_t seq = 0; s.requests < max_requests_per_thread; ++seq) {
     auto due = start
                + std::chrono::duration_cast<steady::duration>(
@@ -150,23 +164,20 @@ void paced_publisher(const bench_node& n, const sync_options& o, uint32_t index,
     std::this_thread::sleep_until(due);
     auto t0 = steady::now();
     if (t0 >= end) {  // too far behind: the rest of the schedule is not sent
-      s.unsent = static_cast<uint64_t>(std::chrono::duration<double>(end - start).count() * o.rate
-                                       / o.publishers)
+      s.unsent = static_cast<uint64_t>(std::chrono::duration<double>(end - start).count()
+                                       * sends_per_s / o.publishers)
                  - seq;
       break;
     }
     if (t0 - due > milliseconds{1}) {
       ++s.late;
     }
-    body.clear();
-    auto owner = "u" + std::to_string((index * 7919 + seq) % o.clients);
-    append_op(body, owner, prefix + std::to_string(seq),
-              stamped_payload(monotonic_ns(), o.payload_bytes));
-    auto res = http->Post("/v1/sync/ops", headers, body, "application/json");
+    build_publish(o, index, prefix, o.latency_batch, op_seq, body);
+    auto res = http->Post(path, headers, body, "application/json");
     if (s.ack_ns.size() < max_samples_per_thread) {
       s.ack_ns.push_back((steady::now() - t0).count());
     }
-    note_reply(s, res, 1);
+    note_reply(s, res, o.latency_batch);
   }
 }
 
@@ -296,7 +307,7 @@ std::optional<json> run_scenario(const sync_options& o, const std::string& name,
   if (ingest) {
     r["batch"] = o.batch;
   } else {
-    r["batch"] = 1;
+    r["batch"] = o.latency_batch;
     r["rate_target_per_s"] = o.rate;
     r["late_sends"] = total.late;
     r["unsent"] = total.unsent;

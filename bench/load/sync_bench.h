@@ -13,7 +13,8 @@ struct sync_options {
   uint32_t publishers = 4;       ///< HTTP publisher threads (one kept-alive connection each).
   uint32_t batch = 100;          ///< Ops per POST /v1/sync/ops:batch (ingest).
   uint32_t clients = 1000;       ///< Online SDK clients, users u0..u(N-1).
-  double rate = 2000;            ///< Single ops per second (latency).
+  double rate = 2000;            ///< Ops per second (latency).
+  uint32_t latency_batch = 1;    ///< Ops per paced publish (latency; 1 = /v1/sync/ops).
   std::string durability = "fsync";
   uint32_t payload_bytes = 100;
   bool peers = false;  ///< After ingest, the same load on NATS JetStream and Redis (bench/peers).
