@@ -141,11 +141,7 @@ class writer_core {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       while (queue_.empty() && !stop_) {
-        auto wake = next_maintenance_;
-        if (dirty_) {
-          wake = std::min(wake, next_sync_);
-        }
-        if (cv_.wait_until(lock, wake) == std::cv_status::timeout) {
+        if (cv_.wait_until(lock, next_maintenance_) == std::cv_status::timeout) {
           lock.unlock();
           housekeeping();
           lock.lock();
@@ -170,7 +166,7 @@ class writer_core {
         break;  // the report ended the facade (see ~writer_thread): the environment may be gone
       }
       lock.unlock();
-      housekeeping();  // busy writers sync and trim on time too
+      housekeeping();  // busy writers trim on time too
       lock.lock();
     }
     std::deque<queued_write> rest;
@@ -184,10 +180,42 @@ class writer_core {
       outcomes.push_back({w.id, caf::make_error(storage_writer_errc::stopped)});
     }
     failed_ += outcomes.size();
-    if (dirty_ && !orphaned) {
-      sync_now();
+    if (!orphaned) {
+      stop_syncer();
+      if (unsynced_.exchange(false)) {
+        sync_now();
+      }
     }
     report(std::move(outcomes), true);
+  }
+
+  /// The periodic sync's loop (durability::periodic), on a thread of its own: env.sync()
+  /// blocks for as long as the disk takes to write what the last interval dirtied (tens of
+  /// ms under load), and commits go on meanwhile instead of queueing behind it. LMDB's
+  /// mdb_env_sync takes no lock: it only flushes what is already committed.
+  void run_syncer() {
+    std::unique_lock<std::mutex> lock(sync_mu_);
+    for (;;) {
+      sync_cv_.wait_for(lock, std::chrono::milliseconds(cfg_.sync_interval_ms),
+                        [this] { return sync_stop_; });
+      if (sync_stop_) {
+        return;
+      }
+      if (unsynced_.exchange(false)) {
+        lock.unlock();
+        sync_now();
+        lock.lock();
+      }
+    }
+  }
+
+  /// Ends run_syncer() after its current sync (idempotent; any thread).
+  void stop_syncer() {
+    {
+      std::lock_guard<std::mutex> guard(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
   }
 
  private:
@@ -294,19 +322,14 @@ class writer_core {
       }
     }
     commits_ += commits;
-    if (commits > 0 && env_.mode() == storage::durability::periodic && !dirty_) {
-      dirty_ = true;
-      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
+    if (commits > 0 && env_.mode() == storage::durability::periodic) {
+      unsynced_ = true;
     }
   }
 
-  // Runs what is due: the periodic sync, then retention. Thread only.
+  // Runs retention when it is due. Thread only.
   void housekeeping() {
-    auto now = clock_type::now();
-    if (dirty_ && now >= next_sync_) {
-      sync_now();
-    }
-    if (now >= next_maintenance_) {
+    if (clock_type::now() >= next_maintenance_) {
       maintain();
     }
   }
@@ -357,25 +380,23 @@ class writer_core {
       }
       deleted = deleted || stats->deleted > 0;
     }
-    if (deleted && env_.mode() == storage::durability::periodic && !dirty_) {
-      dirty_ = true;
-      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
+    if (deleted && env_.mode() == storage::durability::periodic) {
+      unsynced_ = true;
     }
   }
 
-  // Flushes the commits made since the last sync (periodic mode). In that mode an ack means
-  // "committed to the OS": a process crash loses nothing, but a machine crash or power loss
-  // loses what was acked since the last successful sync (at most ~sync_interval_ms of acks).
+  // Flushes the commits made since the last sync (periodic mode; the syncer thread, or the
+  // writer thread once the syncer stopped). In that mode an ack means "committed to the OS":
+  // a process crash loses nothing, but a machine crash or power loss loses what was acked
+  // since the last successful sync (at most ~sync_interval_ms of acks, plus one sync's time).
   void sync_now() {
     auto err = env_.sync();
     ++syncs_;
     if (err) {
       ++sync_failures_;
+      unsynced_ = true;  // retried on the next interval
       std::cerr << "tidegate: storage_writer: sync failed (" << storage::to_string(err->code)
                 << ": " << err->detail << "); retrying in " << cfg_.sync_interval_ms << " ms\n";
-      next_sync_ = clock_type::now() + std::chrono::milliseconds(cfg_.sync_interval_ms);
-    } else {
-      dirty_ = false;
     }
     if (cfg_.after_sync) {
       cfg_.after_sync();
@@ -406,10 +427,13 @@ class writer_core {
   std::optional<retention_list> next_retention_;                 // guarded by mu_
   std::map<uint8_t, storage::compact_cursor> compact_cursors_;   // thread only
   retention_list retention_ = cfg_.retention;
-  storage::delivery_expiry_cursor
-      delivery_cursor_;               // thread only                    // thread only
-  bool dirty_ = false;                // thread only: commits since the last sync (periodic mode)
-  clock_type::time_point next_sync_;  // thread only
+  storage::delivery_expiry_cursor delivery_cursor_;  // thread only
+
+  // Periodic mode: commits since the last sync; set by the writer, taken by whoever syncs.
+  std::atomic<bool> unsynced_{false};
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_stop_ = false;  // guarded by sync_mu_
 
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> failed_{0};
@@ -422,14 +446,23 @@ class writer_core {
 };
 
 /// Starts the writer thread; stops and joins it on destruction (after its current commit).
+/// In durability::periodic mode also a syncer thread, joined first.
 class writer_thread {
  public:
   writer_thread(storage::lmdb_env& env, storage::oplog_store& store, writer_config cfg,
                 caf::actor_addr facade)
       : core_(std::make_shared<writer_core>(env, store, std::move(cfg), std::move(facade))),
-        thread_([core = core_] { core->run(); }) {}
+        thread_([core = core_] { core->run(); }) {
+    if (env.mode() == storage::durability::periodic) {
+      syncer_ = std::thread([core = core_] { core->run_syncer(); });
+    }
+  }
 
   ~writer_thread() {
+    core_->stop_syncer();
+    if (syncer_.joinable()) {
+      syncer_.join();  // after its current sync: it touches the environment no more
+    }
     if (thread_.get_id() == std::this_thread::get_id()) {
       // The thread's own report released the last handle to the facade: it cannot join
       // itself, so it finishes alone (holding core_) without touching the environment again.
@@ -448,6 +481,7 @@ class writer_thread {
  private:
   std::shared_ptr<writer_core> core_;
   std::thread thread_;
+  std::thread syncer_;
 };
 
 struct writer_state {

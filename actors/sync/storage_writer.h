@@ -45,7 +45,8 @@ struct writer_config {
   size_t max_maintenance_deletes = 1000;
   /// Tests only: runs on the writer thread before each group commit (may block it).
   std::function<void()> before_commit;
-  /// Tests only: runs on the writer thread after each periodic env.sync().
+  /// Tests only: runs after each periodic env.sync(), on the syncer thread (or the writer
+  /// thread, for the last sync as it stops).
   std::function<void()> after_sync;
 };
 
