@@ -96,12 +96,13 @@ void note_reply(publisher_stats& s, const httplib::Result& res, size_t ops) {
   }
 }
 
-/// The path and body of one publish of `ops` ops stamped now, owners spread over the clients;
-/// advances `seq` by `ops`.
+/// Where a publish of `ops` ops goes: a single op, or a batch.
 std::string publish_path(uint32_t ops) {
   return ops == 1 ? "/v1/sync/ops" : "/v1/sync/ops:batch";
 }
 
+/// The body of one publish of `ops` ops stamped now, owners spread over the clients; advances
+/// `seq` by `ops`.
 void build_publish(const sync_options& o, uint32_t index, const std::string& prefix, uint32_t ops,
                    uint64_t& seq, std::string& body) {
   body.clear();
