@@ -407,6 +407,24 @@ TEST_F(StorageWriterTest, PeriodicModeSyncsOnItsTimer) {
   EXPECT_EQ(after.sync_failures, 0u);
 }
 
+TEST_F(StorageWriterTest, PeriodicModeSyncsItsLastCommitsWhenItStops) {
+  storage::env_options options;
+  options.mode = storage::durability::periodic;
+  open(options);
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  writer_config cfg;
+  cfg.sync_interval_ms = 3'600'000;  // the timer never fires in this test
+  cfg.after_sync = [calls] { ++*calls; };
+  auto writer = spawn(cfg);
+  self_->monitor(writer);
+  ASSERT_EQ(write(writer, appends("a", 1, 1)), caf::error{});
+  EXPECT_EQ(calls->load(), 0);  // committed, not yet synced
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  self_->receive([](caf::down_msg&) {},
+                 caf::after(request_timeout) >> [] { ADD_FAILURE() << "writer did not exit"; });
+  EXPECT_GE(calls->load(), 1);  // synced on the way out
+}
+
 }  // namespace
 }  // namespace tidegate::actors
 
