@@ -73,10 +73,12 @@ storage_status lmdb_env::init_dbis() {
     MDB_dbi* dbi;
   };
   // DBIs added by later versions are created in an existing environment on first open.
-  for (auto [name, dbi] : {named{"oplog", &dbis_.oplog}, named{"dedupe", &dbis_.dedupe},
-                           named{"dedupe_exp", &dbis_.dedupe_exp}, named{"meta", &dbis_.meta},
-                           named{"cursors", &dbis_.cursors}, named{"receipts", &dbis_.receipts},
-                           named{"dead_letters", &dbis_.dead_letters}}) {
+  for (auto [name, dbi] :
+       {named{"oplog", &dbis_.oplog}, named{"dedupe", &dbis_.dedupe},
+        named{"dedupe_exp", &dbis_.dedupe_exp}, named{"meta", &dbis_.meta},
+        named{"cursors", &dbis_.cursors}, named{"receipts", &dbis_.receipts},
+        named{"dead_letters", &dbis_.dead_letters}, named{"follows", &dbis_.follows},
+        named{"topic_meta", &dbis_.topic_meta}}) {
     if (int rc = mdb_dbi_open(txn->get(), name, MDB_CREATE, dbi); rc != MDB_SUCCESS) {
       return from_mdb(rc, std::string("mdb_dbi_open ") + name);
     }

@@ -52,6 +52,8 @@ struct dbis {
   MDB_dbi cursors = 0;       ///< cursor key -> device_cursor (delivery_records.h).
   MDB_dbi receipts = 0;      ///< receipt key -> receipt.
   MDB_dbi dead_letters = 0;  ///< dead letter key -> the rest of the dead letter.
+  MDB_dbi follows = 0;       ///< follow key -> follow (follow_records.h).
+  MDB_dbi topic_meta = 0;    ///< topic meta key -> topic_meta.
 };
 
 /// A transaction that also holds the environment's resize lock (shared) while it lives, so

@@ -64,6 +64,22 @@ storage_status put(MDB_txn* txn, MDB_dbi dbi, const std::string& key, std::strin
   return std::nullopt;
 }
 
+MDB_dbi table_dbi(const dbis& db, delivery_table table) {
+  switch (table) {
+    case delivery_table::cursors:
+      return db.cursors;
+    case delivery_table::receipts:
+      return db.receipts;
+    case delivery_table::dead_letters:
+      return db.dead_letters;
+    case delivery_table::follows:
+      return db.follows;
+    case delivery_table::topic_meta:
+      return db.topic_meta;
+  }
+  return db.cursors;  // unreachable: every enumerator is handled above
+}
+
 storage_status del(MDB_txn* txn, MDB_dbi dbi, const std::string& key, const char* what) {
   MDB_val k = as_val(key);
   if (int rc = mdb_del(txn, dbi, &k, nullptr); rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
@@ -191,13 +207,18 @@ storage_status oplog_store::apply(const write_batch& batch) {
     }
   }
   for (const auto& p : batch.puts) {
-    MDB_dbi dbi = p.table == delivery_table::cursors    ? db.cursors
-                  : p.table == delivery_table::receipts ? db.receipts
-                                                        : db.dead_letters;
     if (p.key.empty() || p.key.size() > 511) {
-      return storage_error{storage_errc::bad_record, "a delivery key must be 1 to 511 bytes"};
+      return storage_error{storage_errc::bad_record, "a table key must be 1 to 511 bytes"};
     }
-    if (auto err = put(txn->get(), dbi, p.key, p.value, 0, "mdb_put delivery")) {
+    if (auto err = put(txn->get(), table_dbi(db, p.table), p.key, p.value, 0, "mdb_put table")) {
+      return err;
+    }
+  }
+  for (const auto& e : batch.erases) {
+    if (e.key.empty() || e.key.size() > 511) {
+      continue;  // never stored, so already absent
+    }
+    if (auto err = del(txn->get(), table_dbi(db, e.table), e.key, "mdb_del table")) {
       return err;
     }
   }

@@ -25,14 +25,22 @@ struct dedupe_insert {
   dedupe_value value;
 };
 
-/// The delivery tables (delivery_records.h), written by key.
-enum class delivery_table : uint8_t { cursors, receipts, dead_letters };
+/// The tables written by key: delivery state (delivery_records.h) and the follow index
+/// (follow_records.h).
+enum class delivery_table : uint8_t { cursors, receipts, dead_letters, follows, topic_meta };
 
-/// Sets `key` -> `value` in one delivery table (keys and values from delivery_records.h).
+/// Sets `key` -> `value` in one table (keys and values from delivery_records.h or
+/// follow_records.h).
 struct table_put {
   delivery_table table = delivery_table::cursors;
   std::string key;
   std::string value;
+};
+
+/// Deletes `key` from one table; deleting a missing key is not an error.
+struct table_erase {
+  delivery_table table = delivery_table::cursors;
+  std::string key;
 };
 
 /// What the storage_writer commits in one transaction, all or nothing. Owner heads follow
@@ -40,11 +48,12 @@ struct table_put {
 struct write_batch {
   std::vector<oplog_append> appends;  ///< Each continues its owner's head by exactly one.
   std::vector<dedupe_insert> dedupes;
-  std::vector<oplog_key> deletes;  ///< `once` acks; deleting a missing op is not an error.
-  std::vector<table_put> puts;     ///< Cursors, receipts, dead letters; applied in order.
+  std::vector<oplog_key> deletes;   ///< `once` acks; deleting a missing op is not an error.
+  std::vector<table_put> puts;      ///< Cursors, receipts, dead letters, follows; in order.
+  std::vector<table_erase> erases;  ///< Applied after `puts`, in order.
 
   bool empty() const {
-    return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty();
+    return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty() && erases.empty();
   }
 };
 
