@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,35 @@ constexpr int start_attempts = 3;
 
 const peer_spec nats_spec{"nats_jetstream", "NATS JetStream", "nats-server", "nats-server"};
 const peer_spec redis_spec{"redis_xadd", "Redis XADD", "redis-server", "redis-server"};
+const peer_spec nats_core_spec{"nats_core", "NATS core", "nats-server", "nats-server"};
+const peer_spec mosquitto_spec{"mosquitto", "Mosquitto", "mosquitto", "mosquitto"};
+const peer_spec redis_pubsub_spec{"redis_pubsub", "Redis PUBLISH", "redis-server", "redis-server"};
+
+bool is_nats(peer_kind kind) {
+  return kind == peer_kind::nats || kind == peer_kind::nats_core;
+}
+
+bool is_redis(peer_kind kind) {
+  return kind == peer_kind::redis || kind == peer_kind::redis_pubsub;
+}
+
+// MQTT 3.1.1 CONNECT, clean session, keepalive 60 s, client id "tidegate-probe".
+constexpr std::string_view mqtt_probe_connect{
+    "\x10\x1a\x00\x04MQTT\x04\x02\x00\x3c\x00\x0etidegate-probe", 28};
+
+// Messages stay in memory; queues are deep enough that QoS 1 fan-out to slow subscribers queues
+// rather than drops (the default is 1000 per client). TCP_NODELAY as nats-server and
+// redis-server set it on their clients' sockets.
+std::string mosquitto_config(uint16_t port, const std::filesystem::path& dir) {
+  return "listener " + std::to_string(port) + " 127.0.0.1\n"
+         + "allow_anonymous true\n"
+           "persistence false\n"
+           "max_queued_messages 100000\n"
+           "connection_messages false\n"
+           "set_tcp_nodelay true\n"
+           "log_dest file "
+         + (dir / "mosquitto.log").string() + "\n";
+}
 
 std::vector<std::string> server_argv(peer_kind kind, const std::string& program,
                                      const std::filesystem::path& dir, uint16_t port) {
@@ -33,8 +63,25 @@ std::vector<std::string> server_argv(peer_kind kind, const std::string& program,
   if (kind == peer_kind::nats) {
     return {program, "-js", "-sd", (dir / "jetstream").string(), "-a", "127.0.0.1", "-p", p};
   }
-  // --maxmemory: past 4 GiB XADD fails (noeviction) rather than the machine running out.
+  if (kind == peer_kind::nats_core) {
+    return {program, "-a", "127.0.0.1", "-p", p};
+  }
+  if (kind == peer_kind::mosquitto) {
+    return {program, "-c", (dir / "mosquitto.conf").string()};
+  }
   // clang-format off
+  if (kind == peer_kind::redis_pubsub) {
+    // --maxclients: Redis lowers it to what the open-files limit allows, and says so in its log.
+    return {program,
+            "--port", p,
+            "--bind", "127.0.0.1",
+            "--dir", dir.string(),
+            "--logfile", (dir / "redis.log").string(),
+            "--appendonly", "no",
+            "--save", "",
+            "--maxclients", "20000"};
+  }
+  // --maxmemory: past 4 GiB XADD fails (noeviction) rather than the machine running out.
   return {program,
           "--port", p,
           "--bind", "127.0.0.1",
@@ -50,7 +97,19 @@ std::vector<std::string> server_argv(peer_kind kind, const std::string& program,
 }  // namespace
 
 const peer_spec& spec_of(peer_kind kind) {
-  return kind == peer_kind::nats ? nats_spec : redis_spec;
+  switch (kind) {
+    case peer_kind::nats:
+      return nats_spec;
+    case peer_kind::redis:
+      return redis_spec;
+    case peer_kind::nats_core:
+      return nats_core_spec;
+    case peer_kind::mosquitto:
+      return mosquitto_spec;
+    case peer_kind::redis_pubsub:
+      return redis_pubsub_spec;
+  }
+  return redis_spec;  // not reached: the switch names every kind
 }
 
 std::string find_program(const std::string& program) {
@@ -108,9 +167,20 @@ std::string peer_server::launch(const std::string& program, time_point deadline)
   if (port_ == 0) {
     return "no free port on 127.0.0.1";
   }
-  // nats-server logs to stderr; redis-server to its --logfile (its stderr stays near empty).
-  log_path_ = (dir_.path / (kind_ == peer_kind::nats ? "nats.log" : "redis.log")).string();
-  auto stderr_path = kind_ == peer_kind::nats ? log_path_ : (dir_.path / "stderr.log").string();
+  // nats-server logs to stderr; redis-server and mosquitto to the file their configuration names
+  // (their stderr stays near empty).
+  const char* log_name = is_nats(kind_)    ? "nats.log"
+                         : is_redis(kind_) ? "redis.log"
+                                           : "mosquitto.log";
+  log_path_ = (dir_.path / log_name).string();
+  auto stderr_path = is_nats(kind_) ? log_path_ : (dir_.path / "stderr.log").string();
+  if (kind_ == peer_kind::mosquitto) {
+    std::ofstream config{dir_.path / "mosquitto.conf"};
+    config << mosquitto_config(port_, dir_.path);
+    if (!config.flush()) {
+      return "cannot write " + (dir_.path / "mosquitto.conf").string();
+    }
+  }
   child_ = std::make_unique<process>(server_argv(kind_, program, dir_.path, port_),
                                      std::vector<std::string>{}, stderr_path);
   if (!child_->started()) {
@@ -136,12 +206,17 @@ bool peer_server::answers(time_point deadline, std::string& why) {
   if (!sock) {
     return false;
   }
-  if (kind_ == peer_kind::redis && !sock->write_all("*1\r\n$4\r\nPING\r\n", until)) {
+  if (is_redis(kind_) && !sock->write_all("*1\r\n$4\r\nPING\r\n", until)) {
+    why = sock->error();
+    return false;
+  }
+  if (kind_ == peer_kind::mosquitto && !sock->write_all(mqtt_probe_connect, until)) {
     why = sock->error();
     return false;
   }
   nats_parser nats;
   resp_parser resp;
+  std::string mqtt;
   std::string in;
   while (steady::now() < until) {
     sock->wait(false, until, milliseconds{100});
@@ -150,7 +225,13 @@ bool peer_server::answers(time_point deadline, std::string& why) {
       why = sock->error();
       return false;
     }
-    if (kind_ == peer_kind::nats) {
+    if (kind_ == peer_kind::mosquitto) {
+      mqtt += in;
+      if (mqtt.size() >= 4) {  // CONNACK: 0x20, length 2, flags, return code 0 = accepted
+        why = "CONNACK return code " + std::to_string(static_cast<unsigned char>(mqtt[3]));
+        return mqtt.compare(0, 4, std::string_view{"\x20\x02\x00\x00", 4}) == 0;
+      }
+    } else if (is_nats(kind_)) {
       nats.feed(in);
       nats_message m;
       if (nats.next(m) == nats_parse::message) {

@@ -12,17 +12,20 @@
 
 namespace tidegate::bench {
 
-/// The peers `tidegate bench sync --peers` measures.
+/// The peers `tidegate bench sync --peers` and `tidegate bench fanout` measure.
 enum class peer_kind : uint8_t {
-  nats,   ///< nats-server with JetStream, file storage.
-  redis,  ///< redis-server with AOF, appendfsync everysec.
+  nats,          ///< nats-server with JetStream, file storage.
+  redis,         ///< redis-server with AOF, appendfsync everysec.
+  nats_core,     ///< nats-server without JetStream: core publish/subscribe only.
+  mosquitto,     ///< mosquitto (MQTT 3.1.1), anonymous, no persistence.
+  redis_pubsub,  ///< redis-server without persistence, for PUBLISH/SUBSCRIBE.
 };
 
 /// How a peer is named in reports and which program and Debian package run it.
 struct peer_spec {
-  const char* name;     ///< Report key: "nats_jetstream", "redis_xadd".
-  const char* title;    ///< For people: "NATS JetStream", "Redis XADD".
-  const char* program;  ///< "nats-server", "redis-server".
+  const char* name;     ///< Report key: "nats_jetstream", "redis_xadd", "mosquitto".
+  const char* title;    ///< For people: "NATS JetStream", "Redis XADD", "Mosquitto".
+  const char* program;  ///< "nats-server", "redis-server", "mosquitto".
   const char* package;  ///< The Debian package with the program.
 };
 const peer_spec& spec_of(peer_kind kind);
@@ -44,9 +47,10 @@ class peer_server {
 
   explicit peer_server(peer_kind kind) : kind_(kind) {}
 
-  /// Starts `program` and waits until it answers (NATS: sends INFO; Redis: answers PING) by
-  /// `deadline`, trying up to 3 ports in case another process took the free one first.
-  /// Returns "" once it answers, else why not (with the tail of its log).
+  /// Starts `program` and waits until it answers (NATS: sends INFO; Redis: answers PING;
+  /// Mosquitto: answers an MQTT CONNECT with CONNACK) by `deadline`, trying up to 3 ports in
+  /// case another process took the free one first. Returns "" once it answers, else why not
+  /// (with the tail of its log).
   std::string start(const std::string& program, time_point deadline);
   uint16_t port() const { return port_; }
   pid_t pid() const { return child_ ? child_->pid() : -1; }
