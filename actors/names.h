@@ -14,6 +14,8 @@ namespace tidegate::actors {
 inline constexpr caf::atom_value session_registry_name = caf::atom("sessions");
 inline constexpr caf::atom_value sync_router_name = caf::atom("sync");
 inline constexpr caf::atom_value storage_writer_name = caf::atom("writer");
+inline constexpr caf::atom_value topic_directory_name = caf::atom("topics");
+inline constexpr caf::atom_value topic_relay_name = caf::atom("relay");
 
 /// Names `actor` `name` in the actor system's registry and returns it. Called right after
 /// the spawn, so the name is there before anyone can look for it.
@@ -47,6 +49,16 @@ inline caf::actor sync_router_of(caf::actor_system& sys) {
 /// The storage writer of `sys`, or an invalid handle while none runs.
 inline caf::actor storage_writer_of(caf::actor_system& sys) {
   return sys.registry().get<caf::actor>(storage_writer_name);
+}
+
+/// The topic directory of `sys`, or an invalid handle while none runs.
+inline caf::actor topic_directory_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(topic_directory_name);
+}
+
+/// The topic relay of `sys`, or an invalid handle while none runs.
+inline caf::actor topic_relay_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(topic_relay_name);
 }
 
 }  // namespace tidegate::actors

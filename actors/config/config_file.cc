@@ -48,11 +48,12 @@ void read_gateway(checker& c, const toml::table& root, gateway_config& gw) {
     return;
   }
   const std::string_view p = "gateway";
-  c.only_keys(*t, p,
-              {"listen", "max_connections", "fd_headroom", "accept_rate", "accept_burst",
-               "max_frame_size", "compression_threshold", "max_unsent_bytes", "socket_send_buffer",
-               "handshake_timeout_ms", "heartbeat_min_ms", "heartbeat_max_ms", "idle_margin",
-               "ack_deadline_ms", "soft_disconnect_grace_ms", "drain_window_ms"});
+  c.only_keys(
+      *t, p,
+      {"listen", "max_connections", "fd_headroom", "accept_rate", "accept_burst", "max_frame_size",
+       "compression_threshold", "max_unsent_bytes", "socket_send_buffer", "handshake_timeout_ms",
+       "heartbeat_min_ms", "heartbeat_max_ms", "idle_margin", "ack_deadline_ms",
+       "topic_backlog_frames", "soft_disconnect_grace_ms", "drain_window_ms"});
   c.address(*t, p, "listen", gw.listen);
   c.integer(*t, p, "max_connections", 0, i64_max, gw.max_connections);
   c.integer(*t, p, "fd_headroom", 0, i64_max, gw.fd_headroom);
@@ -67,6 +68,7 @@ void read_gateway(checker& c, const toml::table& root, gateway_config& gw) {
   auto* max = c.integer(*t, p, "heartbeat_max_ms", 1, u32_max, gw.heartbeat_max_ms);
   c.number(*t, p, "idle_margin", 1.0, gw.idle_margin);
   c.integer(*t, p, "ack_deadline_ms", 1, u32_max, gw.ack_deadline_ms);
+  c.integer(*t, p, "topic_backlog_frames", 1, 4096, gw.topic_backlog_frames);
   c.integer(*t, p, "soft_disconnect_grace_ms", 0, u32_max, gw.soft_disconnect_grace_ms);
   c.integer(*t, p, "drain_window_ms", 0, u32_max, gw.drain_window_ms);
   if (!c.failed() && gw.heartbeat_min_ms > gw.heartbeat_max_ms) {

@@ -51,6 +51,9 @@ struct gateway_config {
   double idle_margin = 1.5;
   /// Unacked server frames older than this declare the connection dead.
   uint32_t ack_deadline_ms = 60'000;
+  /// A session with this many unacked frames stops sending live topic messages and reads
+  /// them from the log once the client acks (a slow follower never slows a topic).
+  uint32_t topic_backlog_frames = 256;
   /// How long an old connection of a device is drained after a newer one arrives.
   uint32_t soft_disconnect_grace_ms = 5'000;
   /// On SIGTERM, GOAWAYs are spread over this window before exit.

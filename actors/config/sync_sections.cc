@@ -49,6 +49,36 @@ bool valid_bucket_name(const std::string& name) {
   return true;
 }
 
+// keep_ops and max_age_s of a bucket or of [topics] (0: no limit).
+void read_retention(checker& c, const toml::table& t, const std::string& path,
+                    storage::retention_policy& retention) {
+  int64_t keep = retention.keep_count.value_or(0);
+  if (c.integer(t, path, "keep_ops", 0, i64_max, keep)) {
+    retention.keep_count = keep == 0 ? std::nullopt : std::optional<uint64_t>(keep);
+  }
+  int64_t age_s = static_cast<int64_t>(retention.max_age_ms.value_or(0) / 1000);
+  if (c.integer(t, path, "max_age_s", 0, i64_max / 1000, age_s)) {
+    retention.max_age_ms =
+        age_s == 0 ? std::nullopt : std::optional<uint64_t>(static_cast<uint64_t>(age_s) * 1000);
+  }
+}
+
+// [topics]: the logs of every topic, and the topic actors' limits.
+void read_topics(checker& c, const toml::table& root, topic_config& topics) {
+  const toml::table* t = c.table(root, "", "topics");
+  if (t == nullptr) {
+    return;
+  }
+  const std::string p = "topics";
+  c.only_keys(
+      *t, p,
+      {"keep_ops", "max_age_s", "cache_messages", "idle_passivate_ms", "max_follows_per_user"});
+  read_retention(c, *t, p, topics.retention);
+  c.integer(*t, p, "cache_messages", 0, 1'000'000, topics.cache_messages);
+  c.integer(*t, p, "idle_passivate_ms", 1, u32_max, topics.idle_passivate_ms);
+  c.integer(*t, p, "max_follows_per_user", 1, 1'000'000, topics.max_follows_per_user);
+}
+
 // [[buckets]]: new buckets (name, kind, id required) or settings of a default one (its kind
 // and id may be restated, never changed).
 void read_buckets(checker& c, const toml::table& root, sync_config& sync) {
@@ -108,7 +138,7 @@ void read_buckets(checker& c, const toml::table& root, sync_config& sync) {
       }
     }
     int64_t id = b.id;
-    if (auto* id_node = c.integer(t, path, "id", 1, 255, id)) {
+    if (auto* id_node = c.integer(t, path, "id", 1, 254, id)) {  // 255: the topics' logs
       if (!is_new && id != b.id) {
         c.fail(*id_node, path + ".id",
                "the default bucket " + quoted(name) + " has id " + std::to_string(b.id));
@@ -118,19 +148,11 @@ void read_buckets(checker& c, const toml::table& root, sync_config& sync) {
                    + quoted(sync.bucket_by_id(static_cast<uint8_t>(id))->name));
       }
     } else if (is_new && !c.failed()) {
-      c.fail(t, path + ".id", "missing required key (a new bucket needs a stable id, 1-255)");
+      c.fail(t, path + ".id", "missing required key (a new bucket needs a stable id, 1-254)");
     }
     b.id = static_cast<uint8_t>(id);
     c.integer(t, path, "priority", 0, 1000, b.priority);
-    int64_t keep = b.retention.keep_count.value_or(0);
-    if (c.integer(t, path, "keep_ops", 0, i64_max, keep)) {
-      b.retention.keep_count = keep == 0 ? std::nullopt : std::optional<uint64_t>(keep);
-    }
-    int64_t age_s = static_cast<int64_t>(b.retention.max_age_ms.value_or(0) / 1000);
-    if (c.integer(t, path, "max_age_s", 0, i64_max / 1000, age_s)) {
-      b.retention.max_age_ms =
-          age_s == 0 ? std::nullopt : std::optional<uint64_t>(static_cast<uint64_t>(age_s) * 1000);
-    }
+    read_retention(c, t, path, b.retention);
     c.integer(t, path, "retry_budget", 1, 1000, b.retry_budget);
     if (is_new && !c.failed()) {
       sync.buckets.push_back(std::move(fresh));
@@ -153,6 +175,7 @@ void read_sync(checker& c, const toml::table& root, sync_config& sync) {
     c.integer(*t, p, "dead_letter_ttl_ms", 1, i64_max, sync.dead_letter_ttl_ms);
   }
   read_buckets(c, root, sync);
+  read_topics(c, root, sync.topics);
   const toml::node* node = root.get("businesses");
   if (node == nullptr) {
     return;

@@ -11,6 +11,8 @@
 #include "actors/gateway/session_machine.h"
 #include "actors/gateway/session_registry.h"
 #include "actors/names.h"
+#include "actors/topics/topic_messages.h"
+#include "tidegate/v1/error.pb.h"
 
 namespace tidegate::actors {
 namespace {
@@ -73,6 +75,53 @@ void fetch(session_actor* self, sync_fetch what) {
           });
 }
 
+// Reads one page of a followed topic's log for the client.
+void fetch_topic(session_actor* self, topic_fetch what) {
+  auto directory = topic_directory_of(self->home_system());
+  if (!directory) {
+    self->state.machine->on_topic_fetch_failed(what);
+    return;
+  }
+  auto asked = what;
+  self->request(directory, std::chrono::seconds(10), topic_page_atom_v, what.topic, what.after)
+      .then(
+          [self, asked](sync_page& page) {
+            auto now = now_of(self);
+            session_effects fx;
+            self->state.machine->on_topic_fetched(asked, page, now, fx);
+            apply(self, fx, now);
+          },
+          [self, asked](caf::error&) { self->state.machine->on_topic_fetch_failed(asked); });
+}
+
+// Sends the client's FOLLOW or UNFOLLOW to the topic; the answer becomes a FOLLOW_RESULT.
+void follow(session_actor* self, follow_request what) {
+  auto answer = [self, what](const follow_outcome& outcome, uint32_t code,
+                             const std::string& error) {
+    auto now = now_of(self);
+    session_effects fx;
+    self->state.machine->on_follow_result(what, outcome, code, error, now, fx);
+    apply(self, fx, now);
+  };
+  auto directory = topic_directory_of(self->home_system());
+  if (!directory) {
+    answer({}, v1::ERROR_CODE_NOT_DURABLE, "topics are not served by this node");
+    return;
+  }
+  std::vector<std::string> users{self->state.machine->user_id()};
+  auto request = what.follow ? self->request(directory, std::chrono::seconds(10), follow_atom_v,
+                                             what.topic, std::move(users))
+                             : self->request(directory, std::chrono::seconds(10), unfollow_atom_v,
+                                             what.topic, std::move(users));
+  request.then(
+      [answer](follow_outcomes& outcomes) {
+        answer(outcomes.empty() ? follow_outcome{} : outcomes.front(), 0, "");
+      },
+      [self, answer](caf::error& err) {
+        answer({}, v1::ERROR_CODE_NOT_DURABLE, self->home_system().render(err));
+      });
+}
+
 void apply(session_actor* self, session_effects& fx, session_time now) {
   auto& st = self->state;
   auto& m = st.ctx->metrics;
@@ -90,11 +139,39 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
     if (auto registry = session_registry_of(self->home_system())) {
       self->send(registry, hello_atom_v, st.machine->device_id(), st.machine->app_id());
     }
+    if (auto relay = topic_relay_of(self->home_system())) {
+      self->send(relay, hello_atom_v, st.machine->app_id(), st.machine->active());
+    }
   }
   if (fx.authenticated) {
     if (auto registry = session_registry_of(self->home_system())) {
       self->send(registry, login_atom_v, st.machine->user_id());
     }
+    if (auto relay = topic_relay_of(self->home_system())) {
+      self->request(relay, std::chrono::seconds(10), login_atom_v, st.machine->user_id())
+          .then(
+              [self](followed_topics& topics) {
+                auto now = now_of(self);
+                session_effects more;
+                self->state.machine->on_follows(topics, now, more);
+                apply(self, more, now);
+              },
+              [](caf::error&) {
+                // No topics on this connection: the relay is restarting. The client's next
+                // connection registers again.
+              });
+    }
+  }
+  if (fx.active) {
+    if (auto relay = topic_relay_of(self->home_system())) {
+      self->send(relay, app_state_atom_v, *fx.active);
+    }
+  }
+  for (auto& what : fx.topic_fetches) {
+    fetch_topic(self, std::move(what));
+  }
+  for (auto& what : fx.follow_requests) {
+    follow(self, std::move(what));
   }
   for (auto& what : fx.fetches) {
     fetch(self, std::move(what));
@@ -164,6 +241,27 @@ caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_ha
         session_effects fx;
         self->state.machine->on_drain(now, reconnect_after_ms, fx);
         apply(self, fx, now);
+      },
+      [self](topic_data_atom, const topic_batch_ptr& batch) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_topic_batch(*batch, now, fx);
+        apply(self, fx, now);
+      },
+      [self](notice_atom, const std::string& topic, uint64_t head) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_topic_notice(topic, head, now, fx);
+        apply(self, fx, now);
+      },
+      [self](followed_atom, const std::string& topic, uint64_t since) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_followed(topic, since, now, fx);
+        apply(self, fx, now);
+      },
+      [self](unfollowed_atom, const std::string& topic) {
+        self->state.machine->on_unfollowed(topic);
       },
       [self](deliver_atom, const sync_page& page) {
         auto now = now_of(self);

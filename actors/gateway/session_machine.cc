@@ -8,6 +8,7 @@
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
 #include "tidegate/v1/sync.pb.h"
+#include "tidegate/v1/topic.pb.h"
 
 namespace tidegate::actors {
 namespace {
@@ -21,6 +22,48 @@ constexpr size_t max_unacked = 4096;
 constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
 
 }  // namespace
+
+/// How topic_streams reaches the client and the topics: SyncData frames of topics, reads of
+/// their logs, and the client's backlog. Lives for one input of the machine.
+class session_topic_output final : public topic_output {
+ public:
+  session_topic_output(session_machine& m, session_time now, session_effects& fx)
+      : m_(m), now_(now), fx_(fx) {}
+
+  void send_topic(const topic_frame& f) override {
+    v1::SyncData data;
+    data.set_topic(*f.topic);
+    data.set_more(f.more);
+    data.set_reset(f.reset);
+    data.set_head_version(f.head);
+    data.set_gone_through(f.gone_through);
+    for (size_t i = 0; i < f.count; ++i) {
+      const auto& r = f.first[i];
+      auto* op = data.add_ops();
+      op->set_version(r.version);
+      if (r.expires_at_ms != 0 && r.expires_at_ms <= now_.wall_ms) {
+        op->set_skipped(true);  // expired: the version, never the content
+        continue;
+      }
+      op->set_payload(r.payload);
+      op->set_msg_id(r.msg_id);
+      op->set_created_at_ms(r.created_at_ms);
+      op->set_expires_at_ms(r.expires_at_ms);
+    }
+    m_.send(v1::FRAME_TYPE_SYNC_DATA, data, true, now_, fx_, v1::CHANNEL_SYNC);
+  }
+
+  void fetch_topic(topic_fetch fetch) override { fx_.topic_fetches.push_back(std::move(fetch)); }
+
+  bool backlog_full() const override {
+    return m_.unacked_.size() >= m_.ctx_.config.topic_backlog_frames;
+  }
+
+ private:
+  session_machine& m_;
+  session_time now_;
+  session_effects& fx_;
+};
 
 session_machine::session_machine(const gateway_context& ctx, uint64_t session_number,
                                  session_time start)
@@ -110,6 +153,10 @@ void session_machine::handle(const protocol::frame& f, session_time now, session
       return;
     case v1::FRAME_TYPE_ACK:
       on_ack(f, fx);
+      if (phase_ == phase::ready) {
+        session_topic_output out(*this, now, fx);
+        topics_.resume_stalled(out);
+      }
       return;
     case v1::FRAME_TYPE_SYNC_REQ:
     case v1::FRAME_TYPE_SYNC_ACK:
@@ -118,10 +165,19 @@ void session_machine::handle(const protocol::frame& f, session_time now, session
         return;
       }
       if (f.type == v1::FRAME_TYPE_SYNC_REQ) {
-        on_sync_request(f, fx);
+        on_sync_request(f, now, fx);
       } else {
         on_sync_ack(f, fx);
       }
+      return;
+    case v1::FRAME_TYPE_FOLLOW:
+    case v1::FRAME_TYPE_UNFOLLOW:
+      if (phase_ == phase::awaiting_auth) {
+        fail(protocol_errc::unexpected_frame, protocol::frame_type_name(f.type) + " before AUTH",
+             fx);
+        return;
+      }
+      on_follow_frame(f, now, fx);
       return;
     default:
       fail(protocol_errc::unexpected_frame,
@@ -158,6 +214,7 @@ void session_machine::on_hello(const protocol::frame& f, session_time now, sessi
   device_id_ = hello.device_id();
   os_ = hello.os();
   client_version_ = hello.client_version();
+  active_ = hello.app_state() != v1::APP_STATE_BACKGROUND;
   accept_heartbeat(hello.heartbeat_interval_ms());
   uint32_t dictionary_id = 0;
   if (app_->dictionary && hello.zstd_dictionary_id() == app_->dictionary->id()) {
@@ -209,6 +266,9 @@ void session_machine::on_ping(const protocol::frame& f, session_time now, sessio
   if (ping.heartbeat_interval_ms() != 0) {
     accept_heartbeat(ping.heartbeat_interval_ms());
   }
+  if (ping.app_state() != v1::APP_STATE_UNSPECIFIED) {
+    set_active(ping.app_state() == v1::APP_STATE_FOREGROUND, now, fx);
+  }
   v1::Pong pong;
   pong.set_client_time_ms(ping.client_time_ms());
   pong.set_server_time_ms(now.wall_ms);
@@ -248,11 +308,129 @@ const std::string& session_machine::owner_for(bucket_kind kind) const {
   }
 }
 
-void session_machine::on_sync_request(const protocol::frame& f, session_effects& fx) {
+void session_machine::set_active(bool active, session_time now, session_effects& fx) {
+  if (active == active_) {
+    return;
+  }
+  active_ = active;
+  fx.active = active;
+  if (active && phase_ == phase::ready) {
+    session_topic_output out(*this, now, fx);
+    topics_.catch_up(out);  // what the notices announced
+  }
+}
+
+void session_machine::on_follow_frame(const protocol::frame& f, session_time now,
+                                      session_effects& fx) {
+  v1::FollowRequest req;
+  if (!req.ParseFromString(f.payload)) {
+    fail(protocol_errc::bad_payload, protocol::frame_type_name(f.type) + " payload does not parse",
+         fx);
+    return;
+  }
+  follow_request asked{req.request_id(), req.topic(), f.type == v1::FRAME_TYPE_FOLLOW};
+  if (!is_topic_name(asked.topic)) {
+    on_follow_result(asked, {}, v1::ERROR_CODE_BAD_TOPIC,
+                     "a topic name is 1-160 characters of A-Z, a-z, 0-9, '-', '_', '.' and ':'",
+                     now, fx);
+    return;
+  }
+  fx.follow_requests.push_back(std::move(asked));
+}
+
+void session_machine::on_follow_result(const follow_request& asked, const follow_outcome& outcome,
+                                       uint32_t error_code, const std::string& error,
+                                       session_time now, session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  v1::FollowResult result;
+  result.set_request_id(asked.request_id);
+  result.set_topic(asked.topic);
+  if (!error.empty() || !outcome.refused.empty()) {
+    result.set_ok(false);
+    result.set_error_code(error.empty() ? uint32_t{v1::ERROR_CODE_LIMITED} : error_code);
+    result.set_message(error.empty() ? outcome.refused : error);
+  } else {
+    result.set_ok(true);
+    result.set_following(outcome.following);
+    result.set_since_version(outcome.since_version);
+  }
+  send(v1::FRAME_TYPE_FOLLOW_RESULT, result, true, now, fx, v1::CHANNEL_SYNC);
+}
+
+void session_machine::on_follows(const followed_topics& topics, session_time now,
+                                 session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  session_topic_output out(*this, now, fx);
+  topics_.on_follows(topics, out);
+}
+
+void session_machine::on_followed(const std::string& topic, uint64_t since, session_time now,
+                                  session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  session_topic_output out(*this, now, fx);
+  topics_.on_followed(topic, since, out);
+}
+
+void session_machine::on_unfollowed(const std::string& topic) {
+  topics_.on_unfollowed(topic);
+}
+
+void session_machine::on_topic_batch(const topic_batch& batch, session_time now,
+                                     session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  session_topic_output out(*this, now, fx);
+  topics_.on_batch(batch, out);
+}
+
+void session_machine::on_topic_notice(const std::string& topic, uint64_t head, session_time now,
+                                      session_effects& fx) {
+  if (phase_ != phase::ready || !topics_.on_notice(topic, head)) {
+    return;
+  }
+  v1::TopicNotice notice;
+  notice.set_topic(topic);
+  notice.set_head_version(head);
+  send(v1::FRAME_TYPE_TOPIC_NOTICE, notice, true, now, fx, v1::CHANNEL_SYNC);
+}
+
+void session_machine::on_topic_fetched(const topic_fetch& asked, const sync_page& page,
+                                       session_time now, session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  session_topic_output out(*this, now, fx);
+  topics_.on_fetched(asked, page, out);
+}
+
+void session_machine::on_topic_fetch_failed(const topic_fetch& asked) {
+  topics_.on_fetch_failed(asked);
+}
+
+void session_machine::on_sync_request(const protocol::frame& f, session_time now,
+                                      session_effects& fx) {
   v1::SyncRequest req;
   if (!req.ParseFromString(f.payload)) {
     fail(protocol_errc::bad_payload, "SYNC_REQ payload does not parse", fx);
     return;
+  }
+  if (req.reason() == v1::SYNC_REASON_FOREGROUND) {
+    set_active(true, now, fx);
+  }
+  std::unordered_map<std::string, uint64_t> topic_cursors;
+  for (const auto& c : req.topics()) {
+    topic_cursors[c.topic()] = c.version();
+  }
+  {
+    session_topic_output out(*this, now, fx);
+    topics_.on_sync_request(std::move(topic_cursors), out);
   }
   // One read per bucket, not per business (DESIGN §5): every configured bucket, from the
   // client's cursor, or from 0 for a bucket it does not name; by priority, highest first.

@@ -8,6 +8,7 @@
 
 #include "actors/gateway/gateway_context.h"
 #include "actors/gateway/gateway_errc.h"
+#include "actors/gateway/topic_streams.h"
 #include "actors/sync/sync_messages.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/frame_encoder.h"
@@ -39,6 +40,14 @@ struct sync_pushed {
   uint64_t last = 0;
 };
 
+/// A FOLLOW or UNFOLLOW of the client, for the topic directory; its answer goes to
+/// session_machine::on_follow_result.
+struct follow_request {
+  uint64_t request_id = 0;
+  std::string topic;
+  bool follow = true;
+};
+
 /// What the session actor must do after the machine handled one input.
 struct session_effects {
   std::string out;  ///< Bytes for the connection, in order.
@@ -47,11 +56,14 @@ struct session_effects {
   std::optional<gateway_errc> close;  ///< After writing `out`, close with this reason.
   std::optional<protocol::protocol_errc> protocol_error;  ///< Sent to the client (metrics).
   std::string close_detail;                               ///< Why, for the log line.
-  bool hello_accepted = false;        ///< Register `device_id()` with the session registry.
-  bool authenticated = false;         ///< HELLO+AUTH just completed.
-  std::vector<sync_fetch> fetches;    ///< Pages to read, then pass to on_fetched (or failed).
-  std::vector<sync_fetch> sync_acks;  ///< (bucket, owner, version) the client confirmed.
-  std::vector<sync_pushed> pushed;    ///< Pushes of `once` ops sent (for their receipts).
+  bool hello_accepted = false;             ///< Register `device_id()` with the session registry.
+  bool authenticated = false;              ///< HELLO+AUTH just completed.
+  std::vector<sync_fetch> fetches;         ///< Pages to read, then pass to on_fetched (or failed).
+  std::vector<sync_fetch> sync_acks;       ///< (bucket, owner, version) the client confirmed.
+  std::vector<sync_pushed> pushed;         ///< Pushes of `once` ops sent (for their receipts).
+  std::vector<topic_fetch> topic_fetches;  ///< Topic pages to read (on_topic_fetched).
+  std::vector<follow_request> follow_requests;  ///< For the topic directory.
+  std::optional<bool> active;  ///< The client came to the foreground (true) or left it.
 };
 
 /// The MMTP server side of one connection (DESIGN §4): handshake, auth, heartbeats and idle
@@ -92,6 +104,24 @@ class session_machine {
   /// again); the lower priorities go on.
   void on_fetch_failed(const sync_fetch& asked, session_effects& fx);
 
+  /// The relay's answer at login: the user's topics (DESIGN §6).
+  void on_follows(const followed_topics& topics, session_time now, session_effects& fx);
+  /// The user followed or unfollowed a topic while online (from the relay).
+  void on_followed(const std::string& topic, uint64_t since, session_time now, session_effects& fx);
+  void on_unfollowed(const std::string& topic);
+  /// A live batch of a followed topic (from the relay; the session is active).
+  void on_topic_batch(const topic_batch& batch, session_time now, session_effects& fx);
+  /// A followed topic moved while the session is passive: TOPIC_NOTICE, if the client lacks it.
+  void on_topic_notice(const std::string& topic, uint64_t head, session_time now,
+                       session_effects& fx);
+  void on_topic_fetched(const topic_fetch& asked, const sync_page& page, session_time now,
+                        session_effects& fx);
+  void on_topic_fetch_failed(const topic_fetch& asked);
+  /// The answer to a follow_request: a FOLLOW_RESULT frame. `error` empty on success.
+  void on_follow_result(const follow_request& asked, const follow_outcome& outcome,
+                        uint32_t error_code, const std::string& error, session_time now,
+                        session_effects& fx);
+
   /// The earliest monotonic time at which `on_tick` has something to decide.
   uint64_t next_deadline() const;
 
@@ -103,6 +133,8 @@ class session_machine {
   const std::string& client_version() const { return client_version_; }  ///< From HELLO.
   std::string session_id() const;
   size_t unacked() const { return unacked_.size(); }
+  bool active() const { return active_; }  ///< In the foreground (HELLO, then PING).
+  const topic_streams& topics() const { return topics_; }
   uint32_t idle_timeout_ms() const { return idle_timeout_ms_; }
 
  private:
@@ -111,8 +143,11 @@ class session_machine {
   void on_auth(const protocol::frame& f, session_time now, session_effects& fx);
   void on_ping(const protocol::frame& f, session_time now, session_effects& fx);
   void on_ack(const protocol::frame& f, session_effects& fx);
-  void on_sync_request(const protocol::frame& f, session_effects& fx);
+  void on_sync_request(const protocol::frame& f, session_time now, session_effects& fx);
   void on_sync_ack(const protocol::frame& f, session_effects& fx);
+  void on_follow_frame(const protocol::frame& f, session_time now, session_effects& fx);
+  void set_active(bool active, session_time now, session_effects& fx);
+  friend class session_topic_output;
   void send_sync_data(const sync_page& page, session_time now, session_effects& fx);
   /// One fetch of the current priority level is done; starts the next level when it was the
   /// last.
@@ -152,6 +187,8 @@ class session_machine {
   std::vector<std::vector<sync_fetch>> sync_levels_;
   size_t sync_level_next_ = 0;
   size_t sync_outstanding_ = 0;
+  bool active_ = true;
+  topic_streams topics_;
 };
 
 }  // namespace tidegate::actors

@@ -131,15 +131,7 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
             }
             return;
           case bucket_kind::global:
-            // Every online client of the app; each session marks ops not meant for its
-            // client as skipped. A scan, not an index: global ops are rare (Topics serve the
-            // high-volume fan-out).
-            for (const auto& [addr, info] : st.sessions) {
-              if (info.app == owner) {
-                self->send(caf::actor_cast<caf::actor>(addr), deliver_atom_v, page);
-              }
-            }
-            return;
+            return;  // the topic relay delivers these (read diffusion)
           default: {
             auto range = st.by_user.equal_range(owner);
             for (auto s = range.first; s != range.second; ++s) {

@@ -23,8 +23,8 @@ namespace tidegate::actors {
 ///    all have exited.
 ///  - (login_atom, std::string user_id) from a session after AUTH: it serves that user.
 ///  - (deliver_atom, uint8_t bucket_kind, std::string owner, sync_page): new ops of an owner,
-///    forwarded as (deliver_atom, sync_page) to its online sessions (by user, by device, or
-///    every session of the app for `global`).
+///    forwarded as (deliver_atom, sync_page) to its online sessions (by user or by device;
+///    `global` ops go through the topic relay instead).
 ///  - (count_atom) -> uint64_t: live sessions.
 ///  - (caf::get_atom, std::string device_id) -> caf::actor: the device's session.
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx);

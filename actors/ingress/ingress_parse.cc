@@ -558,6 +558,11 @@ ingress_error from_router_error(const caf::error& err) {
         return {429, "overloaded", "the bucket is overloaded: retry later"};
       case sync_errc::unknown_op:
         return {404, "unknown_op", "no op with this msg_id is remembered for this owner"};
+      case sync_errc::bad_topic:
+        return {400, "bad_topic",
+                "a topic name is 1-160 characters of A-Z, a-z, 0-9, '-', '_', '.' and ':'"};
+      case sync_errc::bad_user:
+        return {400, "bad_user", "a user id must be 1-160 bytes"};
       case sync_errc::reload_refused:
         break;  // a reload's answer, never a publish's: falls through to internal
     }

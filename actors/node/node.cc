@@ -26,6 +26,9 @@
 #include "actors/node/supervisor.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_router.h"
+#include "actors/topics/topic_directory.h"
+#include "actors/topics/topic_messages.h"
+#include "actors/topics/topic_relay.h"
 #include "storage/lmdb_env.h"
 #include "storage/oplog_store.h"
 
@@ -40,6 +43,7 @@ retention_list retention_of(const sync_config& sync) {
   for (const auto& bucket : sync.buckets) {
     out.emplace_back(bucket.id, bucket.retention);
   }
+  out.emplace_back(topic_bucket_id, sync.topics.retention);
   return out;
 }
 
@@ -88,6 +92,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     n->env_ = std::move(*env);
     n->store_ = std::make_unique<storage::oplog_store>(*n->env_);
     n->deliveries_ = std::make_unique<storage::delivery_store>(*n->env_);
+    n->follows_ = std::make_unique<storage::follow_store>(*n->env_);
     ctx.set_sync(std::make_shared<const sync_config>(cfg.sync));  // without storage: none
   }
   if (!load_apps(cfg, ctx, error)) {
@@ -163,8 +168,15 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     sync_ctx->config = cfg.sync;
     sync_ctx->store = n->store_.get();
     sync_ctx->deliveries = n->deliveries_.get();
+    sync_ctx->follows = n->follows_.get();
     children.push_back(
         {"sync", [sync_ctx](caf::actor_system& sys) { return spawn_sync_router(sys, sync_ctx); }});
+    children.push_back({"topics", [sync_ctx](caf::actor_system& sys) {
+                          return spawn_topic_directory(sys, sync_ctx);
+                        }});
+    children.push_back({"relay", [sync_ctx, node_id = cfg.node_id](caf::actor_system& sys) {
+                          return spawn_topic_relay(sys, sync_ctx, node_id);
+                        }});
   }
   children.push_back({"sessions", [ctx_ptr](caf::actor_system& sys) {
                         return spawn_session_registry(sys, ctx_ptr);
@@ -217,6 +229,7 @@ std::string node::reload(const node_config& cfg) {
   next->config = cfg.sync;
   next->store = store_.get();
   next->deliveries = deliveries_.get();
+  next->follows = follows_.get();
   std::string error;
   caf::scoped_actor self{*system_};
   self->request(router, std::chrono::seconds(10), reload_atom_v, sync_context_ptr{next})
@@ -225,6 +238,9 @@ std::string node::reload(const node_config& cfg) {
     return error;
   }
   ctx_->set_sync(std::make_shared<const sync_config>(cfg.sync));  // what SYNC_REQ reads
+  if (auto topics = topic_directory_of(*system_)) {
+    self->send(topics, reload_atom_v, sync_context_ptr{next});
+  }
   if (auto writer = storage_writer_of(*system_)) {
     self->request(writer, std::chrono::seconds(10), reload_atom_v, retention_of(cfg.sync))
         .receive([](caf::ok_atom) {},

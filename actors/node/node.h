@@ -21,6 +21,7 @@ namespace tidegate::storage {
 class lmdb_env;
 class oplog_store;
 class delivery_store;
+class follow_store;
 }  // namespace tidegate::storage
 namespace tidegate::actors {
 
@@ -79,6 +80,7 @@ class node {
   std::unique_ptr<storage::lmdb_env> env_;
   std::unique_ptr<storage::oplog_store> store_;
   std::unique_ptr<storage::delivery_store> deliveries_;
+  std::unique_ptr<storage::follow_store> follows_;
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   gateway_context_ptr ctx_;

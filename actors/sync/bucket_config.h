@@ -38,6 +38,16 @@ struct bucket_config {
   uint32_t retry_budget = 5;  ///< Syncs an op may stay unacked before it is dead-lettered.
 };
 
+/// Topics (DESIGN §6): one log per topic, read by every follower.
+struct topic_config {
+  storage::retention_policy retention{100'000, std::nullopt};  ///< Of every topic's log.
+  uint32_t cache_messages = 1024;  ///< Newest messages a topic actor keeps in memory.
+  /// A topic with no online followers and nothing to do for this long stops; the next use
+  /// starts it again from storage.
+  uint32_t idle_passivate_ms = 60'000;
+  uint32_t max_follows_per_user = 10'000;  ///< A user's follows past this are refused.
+};
+
 /// SYNC settings of a node: buckets, the business -> bucket map, limits and storage.
 struct sync_config {
   std::vector<bucket_config> buckets;
@@ -48,6 +58,7 @@ struct sync_config {
   uint16_t shards = 1024;               ///< Virtual shards; fixed for the life of the data.
   uint64_t dedupe_ttl_ms = 86'400'000;  ///< How long a msg_id (and its receipts) is remembered.
   uint64_t dead_letter_ttl_ms = 604'800'000;  ///< How long a dead letter is kept (7 days).
+  topic_config topics;
 
   /// The bucket named `name`, or null.
   const bucket_config* bucket(const std::string& name) const;

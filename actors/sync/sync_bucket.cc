@@ -132,14 +132,17 @@ void on_committed(bucket_actor* self, const std::string& key, storage::oplog_rec
   for (auto& w : waiters) {
     w.answer(publish_result{record.version, w.duplicate}, {});
   }
-  if (auto registry = session_registry_of(self->home_system())) {
+  // Online delivery: through the session registry (by user or device), or for `global`
+  // through the topic relay, the read-diffusion path (one message per node, fanned out there).
+  auto to = st.bucket->kind == bucket_kind::global ? topic_relay_of(self->home_system())
+                                                   : session_registry_of(self->home_system());
+  if (to) {
     sync_page page;
     page.bucket = st.bucket->name;
     page.head = record.version;
     auto owner = record.owner;
     page.records.push_back(std::move(record));
-    self->send(registry, deliver_atom_v, static_cast<uint8_t>(st.bucket->kind), owner,
-               std::move(page));
+    self->send(to, deliver_atom_v, static_cast<uint8_t>(st.bucket->kind), owner, std::move(page));
   }
 }
 

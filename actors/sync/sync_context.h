@@ -9,6 +9,7 @@
 
 #include "actors/sync/bucket_config.h"
 #include "storage/delivery_store.h"
+#include "storage/follow_store.h"
 #include "storage/oplog_store.h"
 
 namespace tidegate::actors {
@@ -21,6 +22,8 @@ struct sync_context {
   storage::oplog_store* store = nullptr;  ///< Owned by the node; outlives every actor.
   /// Cursors, receipts and dead letters (reads); owned by the node like `store`.
   const storage::delivery_store* deliveries = nullptr;
+  /// The follow index of Topics (reads); owned by the node like `store`.
+  const storage::follow_store* follows = nullptr;
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;

@@ -22,6 +22,10 @@ const char* to_string(sync_errc code) {
       return "reload_refused";
     case sync_errc::unknown_op:
       return "unknown_op";
+    case sync_errc::bad_topic:
+      return "bad_topic";
+    case sync_errc::bad_user:
+      return "bad_user";
   }
   return "unknown";
 }

@@ -18,6 +18,8 @@ enum class sync_errc : uint8_t {
   overloaded,            ///< The bucket's queue is full; retry later (429).
   reload_refused,        ///< A new config would move a bucket or the shards; nothing changed.
   unknown_op,            ///< No op with that msg_id is remembered (404).
+  bad_topic,             ///< A topic name that is empty, too long or has other characters (400).
+  bad_user,              ///< A follower's user id that is empty or over 160 bytes (400).
 };
 
 const char* to_string(sync_errc code);

@@ -55,6 +55,7 @@ struct publish_outcomes {
 /// A page of one owner's log for a session (SYNC_REQ, or an online push).
 struct sync_page {
   std::string bucket;
+  std::string topic;  ///< Set (and `bucket` empty) for a page of a topic's log.
   std::vector<storage::oplog_record> records;
   bool more = false;
   bool reset = false;

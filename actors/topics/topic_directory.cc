@@ -1,0 +1,139 @@
+#include "actors/topics/topic_directory.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/names.h"
+#include "actors/sync/sync_errc.h"
+#include "actors/topics/topic_actor.h"
+#include "actors/topics/topic_messages.h"
+
+namespace tidegate::actors {
+namespace {
+
+struct active_topic {
+  caf::actor actor;
+  uint64_t forwarded = 0;  // messages sent to it, compared with what it handled on passivation
+};
+
+struct directory_state {
+  static inline const char* name = "tidegate.topic_directory";
+  sync_context_ptr ctx;
+  std::unordered_map<std::string, active_topic> topics;
+  std::unordered_map<caf::actor_addr, std::string> by_actor;
+  // Every topic actor alive, for the exit functor (which runs after the state is gone).
+  std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
+};
+
+using directory_actor = caf::stateful_actor<directory_state>;
+
+// The actor of `topic`, spawned on first use; counts the message about to be forwarded.
+caf::expected<caf::actor> topic_for(directory_actor* self, const std::string& topic) {
+  if (!is_topic_name(topic)) {
+    return caf::make_error(sync_errc::bad_topic, "bad topic name");
+  }
+  auto& st = self->state;
+  auto i = st.topics.find(topic);
+  if (i == st.topics.end()) {
+    auto actor = spawn_topic(self->home_system(), st.ctx, caf::actor_cast<caf::actor>(self), topic);
+    self->monitor(actor);
+    st.by_actor.emplace(actor.address(), topic);
+    st.spawned->push_back(actor);
+    i = st.topics.emplace(topic, active_topic{actor, 0}).first;
+  }
+  ++i->second.forwarded;
+  return i->second.actor;
+}
+
+void forget(directory_actor* self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto i = st.by_actor.find(addr);
+  if (i == st.by_actor.end()) {
+    return;
+  }
+  auto t = st.topics.find(i->second);
+  if (t != st.topics.end() && t->second.actor.address() == addr) {
+    st.topics.erase(t);
+  }
+  st.by_actor.erase(i);
+  auto& spawned = *st.spawned;
+  spawned.erase(std::remove_if(spawned.begin(), spawned.end(),
+                               [&](const caf::actor& a) { return a.address() == addr; }),
+                spawned.end());
+}
+
+// Forwards the current message to the actor of `topic` (the answer goes to the sender).
+template <class... Ts>
+caf::result<caf::message> forward(directory_actor* self, const std::string& topic, Ts&&... xs) {
+  auto actor = topic_for(self, topic);
+  if (!actor) {
+    return actor.error();
+  }
+  return self->delegate(*actor, std::forward<Ts>(xs)...);
+}
+
+caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
+  self->state.ctx = std::move(ctx);
+  unname_on_exit(self, topic_directory_name);
+  // A topic that stopped (passivated or crashed) is spawned again on next use, from storage.
+  self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
+  self->attach_functor([spawned = self->state.spawned](const caf::error&) {
+    for (auto& t : *spawned) {
+      caf::anon_send_exit(t, caf::exit_reason::kill);  // everything they keep is in storage
+    }
+  });
+  return {
+      [self](publish_atom, topic_publish& msg) {
+        auto topic = msg.topic;
+        return forward(self, topic, publish_atom_v, std::move(msg));
+      },
+      [self](follow_atom, std::string& topic, std::vector<std::string>& users) {
+        return forward(self, topic, follow_atom_v, topic, std::move(users));
+      },
+      [self](unfollow_atom, std::string& topic, std::vector<std::string>& users) {
+        return forward(self, topic, unfollow_atom_v, topic, std::move(users));
+      },
+      [self](topic_page_atom, std::string& topic, uint64_t after) {
+        return forward(self, topic, topic_page_atom_v, topic, after);
+      },
+      [self](interest_atom, std::string& topic, caf::actor& relay, std::string& node, bool on) {
+        return forward(self, topic, interest_atom_v, topic, std::move(relay), std::move(node), on);
+      },
+      [self](info_atom, std::string& topic) { return forward(self, topic, info_atom_v, topic); },
+      [self](reload_atom, sync_context_ptr& ctx) {
+        // Cache sizes, limits and passivation from now on; topics keep their logs.
+        self->state.ctx = ctx;
+        for (auto& [name, t] : self->state.topics) {
+          self->send(t.actor, reload_atom_v, ctx);
+        }
+      },
+      [self](passivate_atom, const std::string& topic, uint64_t handled) {
+        auto& st = self->state;
+        auto i = st.topics.find(topic);
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (i == st.topics.end() || i->second.actor.address() != sender
+            || i->second.forwarded != handled) {
+          return false;  // something is on its way to it: it stays
+        }
+        st.topics.erase(i);  // the next message for the topic spawns a new actor
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_topic_directory(caf::actor_system& sys, sync_context_ptr ctx) {
+  return name_actor(sys, topic_directory_name, sys.spawn(topic_directory, std::move(ctx)));
+}
+
+}  // namespace tidegate::actors

@@ -1,0 +1,266 @@
+#include "actors/topics/topic_relay.h"
+
+#include <iostream>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/names.h"
+#include "actors/sync/sync_messages.h"
+#include "actors/topics/topic_messages.h"
+
+namespace tidegate::actors {
+namespace {
+
+// A topic's online followers on this node.
+struct topic_followers {
+  // Foreground sessions: a vector to fan out over, with each one's index for O(1) removal.
+  std::vector<caf::actor> active;
+  std::unordered_map<caf::actor_addr, size_t> active_index;
+  // Background sessions -> whether they were told the topic moved since they went passive.
+  std::unordered_map<caf::actor_addr, bool> passive;
+
+  size_t size() const { return active.size() + passive.size(); }
+
+  void add(const caf::actor& session, bool is_active) {
+    auto addr = session.address();
+    if (active_index.count(addr) != 0 || passive.count(addr) != 0) {
+      return;
+    }
+    if (is_active) {
+      active_index.emplace(addr, active.size());
+      active.push_back(session);
+    } else {
+      passive.emplace(addr, false);
+    }
+  }
+
+  void remove(const caf::actor_addr& addr) {
+    passive.erase(addr);
+    auto i = active_index.find(addr);
+    if (i == active_index.end()) {
+      return;
+    }
+    auto pos = i->second;
+    active_index.erase(i);
+    if (pos + 1 != active.size()) {
+      active[pos] = std::move(active.back());
+      active_index[active[pos].address()] = pos;
+    }
+    active.pop_back();
+  }
+};
+
+struct session_entry {
+  caf::actor session;
+  std::string app;
+  std::string user;
+  bool active = true;
+  std::unordered_set<std::string> topics;
+};
+
+struct relay_state {
+  static inline const char* name = "tidegate.topic_relay";
+  sync_context_ptr ctx;
+  std::string node;
+  std::unordered_map<caf::actor_addr, session_entry> sessions;
+  std::unordered_map<std::string, std::unordered_set<caf::actor_addr>> by_user;
+  std::unordered_map<std::string, std::unordered_set<caf::actor_addr>> by_app;
+  std::unordered_map<std::string, topic_followers> topics;
+};
+
+using relay_actor = caf::stateful_actor<relay_state>;
+
+void interest(relay_actor* self, const std::string& topic, bool on) {
+  if (auto directory = topic_directory_of(self->home_system())) {
+    self->send(directory, interest_atom_v, topic, caf::actor_cast<caf::actor>(self),
+               self->state.node, on);
+  }
+}
+
+void subscribe(relay_actor* self, session_entry& s, const std::string& topic) {
+  auto& st = self->state;
+  auto [i, fresh] = st.topics.try_emplace(topic);
+  i->second.add(s.session, s.active);
+  s.topics.insert(topic);
+  if (fresh) {
+    interest(self, topic, true);
+  }
+}
+
+void unsubscribe(relay_actor* self, const caf::actor_addr& addr, const std::string& topic) {
+  auto& st = self->state;
+  auto i = st.topics.find(topic);
+  if (i == st.topics.end()) {
+    return;
+  }
+  i->second.remove(addr);
+  if (i->second.size() == 0) {
+    st.topics.erase(i);
+    interest(self, topic, false);
+  }
+}
+
+void forget_session(relay_actor* self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto i = st.sessions.find(addr);
+  if (i == st.sessions.end()) {
+    return;
+  }
+  for (const auto& topic : i->second.topics) {
+    unsubscribe(self, addr, topic);
+  }
+  auto drop = [&](auto& index, const std::string& key) {
+    auto j = index.find(key);
+    if (j != index.end()) {
+      j->second.erase(addr);
+      if (j->second.empty()) {
+        index.erase(j);
+      }
+    }
+  };
+  drop(st.by_user, i->second.user);
+  drop(st.by_app, i->second.app);
+  st.sessions.erase(i);
+}
+
+void fan_out(relay_actor* self, const topic_batch_ptr& batch) {
+  auto& st = self->state;
+  auto i = st.topics.find(batch->topic);
+  if (i == st.topics.end()) {
+    return;  // the last follower left while this was on its way
+  }
+  for (const auto& session : i->second.active) {
+    self->send(session, topic_data_atom_v, batch);
+  }
+  for (auto& [addr, notified] : i->second.passive) {
+    if (!notified) {
+      notified = true;
+      self->send(caf::actor_cast<caf::actor>(addr), notice_atom_v, batch->topic, batch->head);
+    }
+  }
+}
+
+caf::result<followed_topics> login(relay_actor* self, const std::string& user) {
+  auto& st = self->state;
+  auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto s = st.sessions.find(addr);
+  if (s == st.sessions.end() || user.empty()) {
+    return followed_topics{};
+  }
+  s->second.user = user;
+  st.by_user[user].insert(addr);
+  if (st.ctx->follows == nullptr) {
+    return followed_topics{};
+  }
+  const auto& cfg = st.ctx->config;
+  auto follows =
+      st.ctx->follows->topics_of(shard_of(user, cfg.shards), user, cfg.topics.max_follows_per_user);
+  if (!follows) {
+    // The session gets no topics on this connection; the client's next connect tries again.
+    std::cerr << "tidegate: relay: follows of a user: " << follows.error().detail << "\n";
+    return followed_topics{};
+  }
+  followed_topics out;
+  out.reserve(follows->size());
+  for (auto& [topic, f] : *follows) {
+    subscribe(self, s->second, topic);
+    out.emplace_back(std::move(topic), f.since_version);
+  }
+  return out;
+}
+
+void set_active(relay_actor* self, bool active) {
+  auto& st = self->state;
+  auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto s = st.sessions.find(addr);
+  if (s == st.sessions.end() || s->second.active == active) {
+    return;
+  }
+  s->second.active = active;
+  for (const auto& topic : s->second.topics) {
+    auto& followers = st.topics[topic];
+    followers.remove(addr);
+    followers.add(s->second.session, active);
+  }
+}
+
+// `user` follows `topic` now (since `since`), or no longer: its sessions here follow suit.
+void on_follow_change(relay_actor* self, const std::string& user, const std::string& topic,
+                      bool following, uint64_t since) {
+  auto& st = self->state;
+  auto u = st.by_user.find(user);
+  if (u == st.by_user.end()) {
+    return;
+  }
+  for (const auto& addr : u->second) {
+    auto& s = st.sessions[addr];
+    if (following) {
+      subscribe(self, s, topic);
+      self->send(s.session, followed_atom_v, topic, since);
+    } else {
+      s.topics.erase(topic);
+      unsubscribe(self, addr, topic);
+      self->send(s.session, unfollowed_atom_v, topic);
+    }
+  }
+}
+
+caf::behavior topic_relay(relay_actor* self, sync_context_ptr ctx, std::string node) {
+  self->state.ctx = std::move(ctx);
+  self->state.node = std::move(node);
+  unname_on_exit(self, topic_relay_name);
+  self->set_down_handler([self](caf::down_msg& msg) { forget_session(self, msg.source); });
+  return {
+      [self](hello_atom, std::string& app, bool active) {
+        auto& st = self->state;
+        auto session = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!session || st.sessions.count(session.address()) != 0) {
+          return;
+        }
+        self->monitor(session);
+        st.by_app[app].insert(session.address());
+        st.sessions.emplace(session.address(),
+                            session_entry{session, std::move(app), {}, active, {}});
+      },
+      [self](login_atom, const std::string& user) { return login(self, user); },
+      [self](app_state_atom, bool active) { set_active(self, active); },
+      [self](topic_data_atom, const topic_batch_ptr& batch) { fan_out(self, batch); },
+      [self](followed_atom, const std::string& user, const std::string& topic, uint64_t since) {
+        on_follow_change(self, user, topic, true, since);
+      },
+      [self](unfollowed_atom, const std::string& user, const std::string& topic) {
+        on_follow_change(self, user, topic, false, 0);
+      },
+      [self](count_atom, const std::string& topic) {
+        auto i = self->state.topics.find(topic);
+        return static_cast<uint64_t>(i == self->state.topics.end() ? 0 : i->second.size());
+      },
+      [self](deliver_atom, uint8_t, const std::string& app, const sync_page& page) {
+        // A `global` op: every online client of the app; each session marks the op skipped
+        // for a client its filters exclude.
+        auto i = self->state.by_app.find(app);
+        if (i == self->state.by_app.end()) {
+          return;
+        }
+        for (const auto& addr : i->second) {
+          self->send(caf::actor_cast<caf::actor>(addr), deliver_atom_v, page);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_topic_relay(caf::actor_system& sys, sync_context_ptr ctx, std::string node) {
+  return name_actor(sys, topic_relay_name, sys.spawn(topic_relay, std::move(ctx), std::move(node)));
+}
+
+}  // namespace tidegate::actors
