@@ -303,7 +303,7 @@ fanout_result run_fanout(const fanout_target& target, fanout_publisher& publishe
     r.seconds = std::chrono::duration<double>(b.at - a.at).count();
     r.measured_deliveries = b.deliveries - a.deliveries;
     r.measured_completed = b.completed - a.completed;
-    r.server_cpu_s = b.server_cpu - a.server_cpu;
+    r.server_cpu_s = std::max(0.0, b.server_cpu - a.server_cpu);  // 0 if the server died
     r.harness_cpu_s = b.harness_cpu - a.harness_cpu;
   }
   if (r.seconds > 0) {
