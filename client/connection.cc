@@ -449,6 +449,12 @@ void connection::handle_frame(protocol::frame& frame) {
     case v1::FRAME_TYPE_SYNC_DATA:
       on_sync_data(frame);
       break;
+    case v1::FRAME_TYPE_FOLLOW_RESULT:
+      on_follow_result(frame);
+      break;
+    case v1::FRAME_TYPE_TOPIC_NOTICE:
+      on_topic_notice(frame);
+      break;
     default:
       break;  // ACK and capabilities this SDK does not use yet
   }
@@ -660,6 +666,43 @@ void connection::send_sync_request(v1::SyncReason reason) {
   send(v1::FRAME_TYPE_SYNC_REQ, request, v1::CHANNEL_SYNC);
 }
 
+bool connection::follow(const std::string& topic, bool follow) {
+  if (state_ != connection_state::ready) {
+    return false;
+  }
+  v1::FollowRequest req;
+  req.set_request_id(++follow_requests_);
+  req.set_topic(topic);
+  send(follow ? v1::FRAME_TYPE_FOLLOW : v1::FRAME_TYPE_UNFOLLOW, req, v1::CHANNEL_SYNC);
+  return true;
+}
+
+void connection::on_follow_result(const protocol::frame& frame) {
+  v1::FollowResult result;
+  if (!result.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_BAD_PAYLOAD,
+            "unparsable FOLLOW_RESULT from " + connected_address_},
+           true);
+    return;
+  }
+  if (config_.sync.on_follow_result) {
+    config_.sync.on_follow_result(result);
+  }
+}
+
+void connection::on_topic_notice(const protocol::frame& frame) {
+  v1::TopicNotice notice;
+  if (!notice.ParseFromString(frame.payload)) {
+    finish({close_reason::protocol_error, v1::ERROR_CODE_BAD_PAYLOAD,
+            "unparsable TOPIC_NOTICE from " + connected_address_},
+           true);
+    return;
+  }
+  if (config_.sync.on_topic_notice) {
+    config_.sync.on_topic_notice(notice.topic(), notice.head_version());
+  }
+}
+
 void connection::on_sync_data(const protocol::frame& frame) {
   if (!sync_) {
     return;  // not asked for; the transport ack covers it
@@ -705,6 +748,9 @@ void connection::sync_ack_now() {
   // Durable first: once acked, the server may delete `once` ops we would otherwise re-request.
   save_sync_key();
   auto ack = sync_->receiver.take_ack();
+  if (ack.cursors_size() == 0) {
+    return;  // only topic cursors moved: saved, never acked
+  }
   ++counters_.sync_acks;
   send(v1::FRAME_TYPE_SYNC_ACK, ack, v1::CHANNEL_SYNC);
 }

@@ -18,6 +18,7 @@
 #include "protocol/frame_decoder.h"
 #include "protocol/frame_encoder.h"
 #include "tidegate/v1/error.pb.h"
+#include "tidegate/v1/topic.pb.h"
 
 namespace google::protobuf {
 class MessageLite;
@@ -70,6 +71,11 @@ struct sync_config {
   /// receiver.ack_every_ops ops were delivered, else at most this long after a delivery.
   std::chrono::milliseconds ack_delay{200};
   sync_receiver_config receiver;
+  /// The answer to follow() (FOLLOW_RESULT).
+  std::function<void(const v1::FollowResult&)> on_follow_result;
+  /// A followed topic moved while the app is in the background (TOPIC_NOTICE): the messages
+  /// come with the SYNC_REQ sent when it returns to the foreground.
+  std::function<void(const std::string& topic, uint64_t head)> on_topic_notice;
 };
 
 struct connection_config {
@@ -150,6 +156,9 @@ class connection {
   /// Sends a SYNC_REQ (reason EXPLICIT) with the sync key now; false if sync is off or the
   /// connection is not ready. Going to the foreground sends one too (reason FOREGROUND).
   bool request_sync();
+  /// Sends FOLLOW (or UNFOLLOW) of `topic` for the logged-in user; the answer goes to
+  /// sync.on_follow_result. False if the connection is not ready.
+  bool follow(const std::string& topic, bool follow = true);
 
   connection_state state() const { return state_; }
   const close_info& last_close() const { return last_close_; }
@@ -188,6 +197,8 @@ class connection {
   void on_pong(const protocol::frame& frame);
   void on_goaway(const protocol::frame& frame);
   void on_error_frame(const protocol::frame& frame);
+  void on_follow_result(const protocol::frame& frame);
+  void on_topic_notice(const protocol::frame& frame);
   /// Encodes a frame into the output buffer; flush() writes it.
   void enqueue(v1::FrameType type, const google::protobuf::MessageLite& message,
                uint8_t channel = v1::CHANNEL_CONTROL);
@@ -246,6 +257,7 @@ class connection {
   uint64_t out_seq_ = 0;
   uint64_t received_seq_ = 0;  // highest server seq received (TCP delivers in order)
   uint64_t acked_seq_ = 0;
+  uint64_t follow_requests_ = 0;  // FollowRequest ids sent
   uint32_t unacked_ = 0;
   bool welcomed_ = false;
   bool ping_outstanding_ = false;

@@ -6,6 +6,17 @@
 
 namespace tidegate::client {
 
+std::string sync_receiver::topic_key(const std::string& topic) {
+  return std::string{topic_prefix} + topic;
+}
+
+std::optional<std::string> sync_receiver::topic_of(const std::string& key) {
+  if (key.compare(0, topic_prefix.size(), topic_prefix) != 0) {
+    return std::nullopt;
+  }
+  return key.substr(topic_prefix.size());
+}
+
 sync_receiver::sync_receiver(sync_cursors initial, ops_callback on_ops, reset_callback on_reset,
                              sync_receiver_config config)
     : on_ops_(std::move(on_ops)), on_reset_(std::move(on_reset)), config_(config) {
@@ -18,10 +29,16 @@ sync_receiver::sync_receiver(sync_cursors initial, ops_callback on_ops, reset_ca
 v1::SyncRequest sync_receiver::make_request(v1::SyncReason reason) {
   v1::SyncRequest request;
   request.set_reason(reason);
-  for (auto& [bucket, b] : buckets_) {
-    auto* cursor = request.add_cursors();
-    cursor->set_bucket(bucket);
-    cursor->set_version(b.cursor);
+  for (auto& [key, b] : buckets_) {
+    if (auto topic = topic_of(key)) {
+      auto* cursor = request.add_topics();
+      cursor->set_topic(*topic);
+      cursor->set_version(b.cursor);
+    } else {
+      auto* cursor = request.add_cursors();
+      cursor->set_bucket(key);
+      cursor->set_version(b.cursor);
+    }
     b.requested = true;
   }
   return request;
@@ -43,7 +60,7 @@ void sync_receiver::mark_dirty(bucket_state& b) {
 sync_page_result sync_receiver::on_page(v1::SyncData& page) {
   sync_page_result result;
   ++counters_.pages;
-  const std::string& name = page.bucket();
+  const std::string name = page.topic().empty() ? page.bucket() : topic_key(page.topic());
   // A bucket the request could not name (new to this client) is answered like a named one;
   // its answer's later pages follow a first one with `more` (pushes never have it).
   bool created = buckets_.count(name) == 0;
@@ -146,13 +163,13 @@ bool sync_receiver::ack_due() const {
 
 v1::SyncAck sync_receiver::take_ack() {
   v1::SyncAck ack;
-  for (auto& [bucket, b] : buckets_) {
-    if (b.dirty) {
+  for (auto& [key, b] : buckets_) {
+    if (b.dirty && !topic_of(key)) {  // topic cursors are the client's alone: never acked
       auto* cursor = ack.add_cursors();
-      cursor->set_bucket(bucket);
+      cursor->set_bucket(key);
       cursor->set_version(b.cursor);
-      b.dirty = false;
     }
+    b.dirty = false;
   }
   dirty_ = 0;
   unacked_ops_ = 0;

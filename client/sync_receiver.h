@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/sync_store.h"
@@ -52,7 +54,12 @@ struct sync_receiver_counters {
 /// The cursor moves only after the ops callback returned, and is what take_ack() reports and
 /// the owner persists before sending that ack. So a running app sees each version exactly
 /// once; an app that crashes in (or after) the callback before the cursor was persisted sees
-/// those ops again on restart (at-least-once to a crashing app). Callbacks may call
+/// those ops again on restart (at-least-once to a crashing app).
+///
+/// Followed topics (DESIGN §6) are streams like buckets, keyed topic_key(name) ("topic:" +
+/// name; bucket names have no ':'): the same order, dedupe and persistence, reported to the
+/// callbacks under that key. Their cursors go to the server in SyncRequest.topics and are
+/// never acked (the server keeps no per-follower state). Callbacks may call
 /// make_request() (it does not change cursors) but not on_page(). Not thread-safe; one
 /// connection owns it.
 class sync_receiver {
@@ -64,6 +71,11 @@ class sync_receiver {
   /// Called when the server reset `bucket`: drop local state, reload from the backend; the
   /// next ops follow `head_version`.
   using reset_callback = std::function<void(const std::string& bucket, uint64_t head_version)>;
+
+  /// The stream key of a topic: "topic:" + name.
+  static std::string topic_key(const std::string& topic);
+  /// The topic of a stream key, or nullopt for a bucket.
+  static std::optional<std::string> topic_of(const std::string& key);
 
   sync_receiver(sync_cursors initial, ops_callback on_ops, reset_callback on_reset,
                 sync_receiver_config config = {});
@@ -94,6 +106,8 @@ class sync_receiver {
   const sync_receiver_counters& counters() const { return counters_; }
 
  private:
+  static constexpr std::string_view topic_prefix = "topic:";
+
   struct bucket_state {
     uint64_t cursor = 0;
     std::map<uint64_t, v1::Op> held;  // versions past a gap, waiting for it to be filled

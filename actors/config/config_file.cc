@@ -170,7 +170,7 @@ config_result parse_node_config(std::string_view text, std::string_view source_n
   node_config cfg;
   c.only_keys(root, "",
               {"node", "gateway", "http", "supervisor", "apps", "storage", "sync", "buckets",
-               "businesses"});
+               "topics", "businesses"});
   read_node(c, root, cfg);
   read_gateway(c, root, cfg.gateway);
   read_http(c, root, cfg.http);

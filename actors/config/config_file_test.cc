@@ -363,11 +363,32 @@ bucket = "orders"
   EXPECT_EQ(sync.bucket_of_business("order_status"), orders);
 }
 
+TEST(ConfigFileTest, TopicsSectionSetsRetentionAndLimits) {
+  auto result =
+      parse_node_config(with_node("[topics]\nkeep_ops = 50\nmax_age_s = 60\ncache_messages = 8\n"
+                                  "idle_passivate_ms = 500\nmax_follows_per_user = 3\n"),
+                        "test.toml");
+  ASSERT_TRUE(result.config) << result.error->to_string();
+  const auto& t = result.config->sync.topics;
+  EXPECT_EQ(t.retention.keep_count, std::optional<uint64_t>{50});
+  EXPECT_EQ(t.retention.max_age_ms, std::optional<uint64_t>{60'000});
+  EXPECT_EQ(t.cache_messages, 8u);
+  EXPECT_EQ(t.idle_passivate_ms, 500u);
+  EXPECT_EQ(t.max_follows_per_user, 3u);
+  EXPECT_EQ(error_of(with_node("[topics]\ncache = 1\n")).key, "topics.cache");
+  EXPECT_EQ(error_of(with_node("[topics]\nmax_follows_per_user = 0\n")).key,
+            "topics.max_follows_per_user");
+  EXPECT_EQ(error_of(with_node("[gateway]\ntopic_backlog_frames = 0\n")).key,
+            "gateway.topic_backlog_frames");
+}
+
 TEST(ConfigFileTest, BadBucketsAreRefusedByKey) {
   auto bucket = [](const std::string& body) { return error_of(with_node("[[buckets]]\n" + body)); };
   auto e = bucket("name = \"orders\"\nkind = \"user\"\n");
   EXPECT_EQ(e.key, "buckets[0].id");
-  EXPECT_EQ(e.message, "missing required key (a new bucket needs a stable id, 1-255)");
+  EXPECT_EQ(e.message, "missing required key (a new bucket needs a stable id, 1-254)");
+  e = bucket("name = \"orders\"\nkind = \"user\"\nid = 255\n");  // the topics' logs
+  EXPECT_EQ(e.key, "buckets[0].id");
   e = bucket("name = \"orders\"\nkind = \"user\"\nid = 3\n");
   EXPECT_EQ(e.key, "buckets[0].id");
   EXPECT_EQ(e.message, "id 3 belongs to bucket \"multi_device\"");

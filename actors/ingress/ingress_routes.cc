@@ -14,79 +14,15 @@
 
 #include "actors/atoms.h"
 #include "actors/ingress/ingress_auth.h"
+#include "actors/ingress/ingress_http.h"
+#include "actors/ingress/topic_routes.h"
 #include "actors/names.h"
 
 namespace tidegate::actors {
 namespace {
 
 using json = nlohmann::json;
-
-struct ingress_context {
-  ingress_context(caf::actor_system& sys, ingress_config config)
-      : sys(sys), cfg(std::move(config)), auth(cfg.apps) {}
-
-  caf::actor_system& sys;
-  ingress_config cfg;
-  ingress_auth auth;
-
-  caf::actor router() const {
-    if (cfg.router) {
-      return cfg.router();
-    }
-    return sys.registry().get<caf::actor>(sync_router_name);
-  }
-
-  int64_t now_ms() const {
-    if (cfg.clock) {
-      return cfg.clock();
-    }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
-
-using context_ptr = std::shared_ptr<const ingress_context>;
-
-http_reply reply_json(int status, const json& body) {
-  return http_reply{status, "application/json",
-                    body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
-http_reply reply_error(const ingress_error& err) {
-  return http_reply{err.status, "application/json", error_body(err)};
-}
-
-json result_json(const publish_result& r) {
-  return json{{"version", r.version}, {"duplicated", r.duplicated}};
-}
-
-json error_json(const ingress_error& err) {
-  return json{{"error", {{"code", err.code}, {"message", err.message}}}};
-}
-
-ingress_error router_down() {
-  return from_router_error(caf::sec::invalid_argument);
-}
-
-// Authenticates, checks the media type and parses the body: the app id and the JSON, or the
-// reply that refuses the request.
-std::variant<std::pair<std::string, json>, ingress_error> accept_post(const ingress_context& ctx,
-                                                                      const http_request& req) {
-  auto app = ctx.auth.authenticate(req, ctx.now_ms());
-  if (auto* err = std::get_if<ingress_error>(&app)) {
-    return *err;
-  }
-  if (auto ct = check_content_type(req.header("content-type"));
-      std::holds_alternative<ingress_error>(ct)) {
-    return std::get<ingress_error>(ct);
-  }
-  auto body = parse_json(req.body);
-  if (auto* err = std::get_if<ingress_error>(&body)) {
-    return *err;
-  }
-  return std::make_pair(std::get<std::string>(std::move(app)), std::get<json>(std::move(body)));
-}
+using namespace ingress_detail;
 
 // Publishes one op and waits (on this HTTP thread, never a CAF worker) for the durable answer.
 std::variant<publish_result, ingress_error> publish_one(const ingress_context& ctx,
@@ -197,17 +133,6 @@ http_reply serve_head(const ingress_context& ctx, const http_request& req) {
           },
           [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
   return out;
-}
-
-// Authenticates a GET and parses its query: the values, or the reply that refuses it.
-std::variant<query_values, ingress_error> accept_get(const ingress_context& ctx,
-                                                     const http_request& req,
-                                                     const std::vector<query_field>& fields) {
-  auto app = ctx.auth.authenticate(req, ctx.now_ms());
-  if (auto* err = std::get_if<ingress_error>(&app)) {
-    return *err;
-  }
-  return parse_query(req.params, fields);
 }
 
 // Asks the router (on this HTTP thread) and renders its answer with `render`, or the error.
@@ -345,19 +270,6 @@ http_reply serve_dead_letters(const ingress_context& ctx, const http_request& re
       dead_atom_v, v["business"], after, limit);
 }
 
-// Untrusted input never escapes a handler as an exception (bad_alloc aside, none is thrown;
-// this keeps httplib from answering with an empty 500).
-template <class F>
-http_server::handler guarded(context_ptr ctx, F f) {
-  return [ctx = std::move(ctx), f](const http_request& req) {
-    try {
-      return f(*ctx, req);
-    } catch (const std::exception& e) {
-      return reply_error({500, "internal", std::string{"internal error: "} + e.what()});
-    }
-  };
-}
-
 std::optional<http_reply> render_server_error(size_t max_body, int status,
                                               const http_request& req) {
   if (req.path.rfind("/v1/", 0) != 0) {
@@ -385,7 +297,7 @@ void register_ingress_routes(http_server& server, caf::actor_system& sys, ingres
   server.set_error_renderer([max = cfg.max_body_bytes](int status, const http_request& req) {
     return render_server_error(max, status, req);
   });
-  auto ctx = std::make_shared<const ingress_context>(sys, std::move(cfg));
+  auto ctx = std::make_shared<const ingress_detail::ingress_context>(sys, std::move(cfg));
   server.handle("POST", "/v1/sync/ops",
                 guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, false); }));
   server.handle("POST", "/v1/sync/ops:batch", guarded(ctx, serve_batch));
@@ -395,6 +307,7 @@ void register_ingress_routes(http_server& server, caf::actor_system& sys, ingres
   server.handle("GET", "/v1/push/receipts", guarded(ctx, serve_receipts));
   server.handle("POST", "/v1/push",
                 guarded(ctx, [](auto& c, auto& r) { return serve_publish(c, r, true); }));
+  register_topic_routes(server, ctx);
 }
 
 }  // namespace tidegate::actors

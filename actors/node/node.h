@@ -47,6 +47,8 @@ class node {
   uint16_t client_port() const { return client_port_; }
   uint16_t http_port() const;
   caf::actor_system& system() { return *system_; }
+  /// The node's oplog (reads; tests and tools), or null without [storage].
+  const storage::oplog_store* store() const { return store_.get(); }
   gateway_context& context() { return *ctx_; }
   /// The supervisor of the gateway's long-lived actors ("sessions", "gateway").
   caf::actor supervisor() const { return supervisor_; }

@@ -175,8 +175,10 @@ caf::result<publish_result> publish(topic_actor* self, topic_publish& msg) {
   if (auto err = validate(st.ctx->config, msg)) {
     return err;
   }
-  auto promise = self->make_response_promise();
+  // A response promise only where the answer comes later: once made, CAF ignores what the
+  // handler returns.
   if (auto i = st.in_flight.find(msg.msg_id); i != st.in_flight.end()) {
+    auto promise = self->make_response_promise();
     i->second.push_back({promise, true});
     return promise;
   }
@@ -188,6 +190,7 @@ caf::result<publish_result> publish(topic_actor* self, topic_publish& msg) {
   if (*seen) {
     return publish_result{**seen, true};
   }
+  auto promise = self->make_response_promise();
   storage::oplog_record record;
   record.bucket = topic_bucket_id;
   record.owner = st.topic;
@@ -346,9 +349,27 @@ caf::result<follow_outcomes> enqueue_follows(topic_actor* self, bool follow,
   return promise;
 }
 
+// Drops cached messages that retention has removed (or will remove) from the log, so the
+// cache never serves what a read of storage would answer with `reset`.
+void trim_cache(topic_actor* self) {
+  auto& st = self->state;
+  const auto& retention = st.ctx->config.topics.retention;
+  auto now = wall_now_ms();
+  while (!st.cache.empty()) {
+    const auto& r = st.cache.front();
+    bool too_many = retention.keep_count && st.durable - r.version >= *retention.keep_count;
+    bool too_old = retention.max_age_ms && r.created_at_ms + *retention.max_age_ms < now;
+    if (!too_many && !too_old) {
+      break;
+    }
+    st.cache.pop_front();
+  }
+}
+
 sync_page read_page(topic_actor* self, uint64_t after) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config;
+  trim_cache(self);
   sync_page page;
   page.topic = st.topic;
   page.head = st.durable;

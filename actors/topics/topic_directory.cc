@@ -109,6 +109,7 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
         return forward(self, topic, interest_atom_v, topic, std::move(relay), std::move(node), on);
       },
       [self](info_atom, std::string& topic) { return forward(self, topic, info_atom_v, topic); },
+      [self](count_atom) { return static_cast<uint64_t>(self->state.topics.size()); },
       [self](reload_atom, sync_context_ptr& ctx) {
         // Cache sizes, limits and passivation from now on; topics keep their logs.
         self->state.ctx = ctx;

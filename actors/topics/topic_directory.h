@@ -18,6 +18,7 @@ namespace tidegate::actors {
 ///  - (topic_page_atom, std::string topic, uint64_t after)
 ///  - (interest_atom, std::string topic, caf::actor relay, std::string node, bool on)
 ///  - (info_atom, std::string topic)
+/// (count_atom) -> uint64_t: topics with a running actor.
 /// A bad topic name is answered at once with sync_errc::bad_topic and reaches no actor.
 /// From a topic actor: (passivate_atom, std::string topic, uint64_t handled) -> bool.
 /// From the node: (reload_atom, sync_context_ptr): the new limits, for every topic.

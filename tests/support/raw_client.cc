@@ -99,9 +99,11 @@ bool raw_client::closed_within(std::chrono::milliseconds timeout) {
   return true;
 }
 
-bool raw_client::hello(const std::string& device, const std::string& app, uint32_t heartbeat_ms) {
+bool raw_client::hello(const std::string& device, const std::string& app, uint32_t heartbeat_ms,
+                       v1::AppState state) {
   v1::Hello h;
   h.set_protocol_version(1);
+  h.set_app_state(state);
   h.set_device_id(device);
   h.set_app_id(app);
   h.set_heartbeat_interval_ms(heartbeat_ms);

@@ -7,6 +7,7 @@
 
 #include "protocol/frame.h"
 #include "protocol/frame_decoder.h"
+#include "tidegate/v1/handshake.pb.h"
 
 namespace google::protobuf {
 class MessageLite;
@@ -40,8 +41,9 @@ class raw_client {
   /// arrive first are skipped.
   bool closed_within(std::chrono::milliseconds timeout);
 
-  /// HELLO (with `heartbeat_ms`), expects WELCOME, acks it. False on anything else.
-  bool hello(const std::string& device, const std::string& app, uint32_t heartbeat_ms);
+  /// HELLO (with `heartbeat_ms` and `state`), expects WELCOME, acks it. False on anything else.
+  bool hello(const std::string& device, const std::string& app, uint32_t heartbeat_ms,
+             v1::AppState state = v1::APP_STATE_UNSPECIFIED);
 
   /// AUTH with `token`, expects AUTH_OK, acks it.
   bool auth(const std::string& token);
