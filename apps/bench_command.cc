@@ -7,6 +7,7 @@
 #include "apps/commands.h"
 #include "bench/load/connections_bench.h"
 #include "bench/load/connections_worker.h"
+#include "bench/load/fanout_bench.h"
 #include "bench/load/sync_bench.h"
 
 namespace tidegate::apps {
@@ -114,7 +115,7 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   cmd->add_option("--businesses", opts->businesses,
                   "Businesses b0..bN-1 over the default buckets (connect)")
       ->capture_default_str()
-      ->check(CLI::Range(uint32_t{1}, uint32_t{246}));  // the baseline's bucket ids: 10..255
+      ->check(CLI::Range(uint32_t{1}, uint32_t{245}));  // the baseline's bucket ids: 10..254
   cmd->add_option("--rounds", opts->rounds,
                   "Measured rounds of --clients connects, after a warm-up round (connect)")
       ->capture_default_str()
@@ -128,6 +129,54 @@ void add_sync_command(CLI::App& bench, command_runner& run) {
   });
 }
 
+void add_fanout_command(CLI::App& bench, command_runner& run) {
+  auto opts = std::make_shared<bench::fanout_bench_options>();
+  auto* cmd = bench.add_subcommand(
+      "fanout", "One topic, S online followers: deliveries/s, publish->last-delivery latency, CPU");
+  cmd->add_option("--subscribers", opts->subscribers,
+                  "Online followers S; several values run one after the other (at most 19000: "
+                  "the harness holds every socket in one process)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{19'000}));
+  cmd->add_option("--window", opts->window, "Messages published but not yet delivered to all")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100'000}));
+  cmd->add_option("--batch", opts->batch, "Messages per POST /v1/topics/messages:batch at most")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1000}));
+  cmd->add_option("--payload-bytes", opts->payload_bytes, "Bytes per message")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{16}, uint32_t{65'536}));
+  cmd->add_option("--duration", opts->duration_s, "Measured seconds per run, after 1 s warm-up")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 600.0));
+  cmd->add_option("--threads", opts->threads, "Subscriber threads of the harness")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{16}));
+  cmd->add_option("--durability", opts->durability, "The node's [storage] durability")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fsync", "periodic"}));
+  cmd->add_flag("--peers", opts->peers,
+                "Run the same workload on nats-server, redis-server and mosquitto (QoS 0, 1)");
+  cmd->add_flag("--json", opts->json, "Print JSON instead of tables");
+  cmd->callback([opts, &run] { run = [opts] { return bench::run_fanout_bench(*opts); }; });
+}
+
+void add_diffusion_command(CLI::App& bench, command_runner& run) {
+  auto opts = std::make_shared<bench::diffusion_bench_options>();
+  auto* cmd = bench.add_subcommand(
+      "diffusion",
+      "One publish to F offline followers: read diffusion against write diffusion (storage)");
+  cmd->add_option("--followers", opts->followers, "F; several values run one after the other")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+  cmd->add_option("--payload-bytes", opts->payload_bytes, "Bytes per message")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{65'536}));
+  cmd->add_flag("--json", opts->json, "Print JSON instead of a line per F");
+  cmd->callback([opts, &run] { run = [opts] { return bench::run_diffusion_bench(*opts); }; });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& root, command_runner& run) {
@@ -135,6 +184,8 @@ void add_bench_command(CLI::App& root, command_runner& run) {
   cmd->require_subcommand(1);
   add_connections_command(*cmd, run);
   add_sync_command(*cmd, run);
+  add_fanout_command(*cmd, run);
+  add_diffusion_command(*cmd, run);
 }
 
 }  // namespace tidegate::apps
