@@ -150,6 +150,10 @@ void add_fanout_command(CLI::App& bench, command_runner& run) {
   cmd->add_option("--duration", opts->duration_s, "Measured seconds per run, after 1 s warm-up")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 600.0));
+  cmd->add_option("--rate", opts->rate,
+                  "Messages per second at most (0: as fast as the window allows)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--threads", opts->threads, "Subscriber threads of the harness")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{16}));

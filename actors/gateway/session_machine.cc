@@ -5,6 +5,8 @@
 
 #include "actors/sync/op_filter.h"
 #include "protocol/auth_token.h"
+#include "protocol/frame.h"
+#include "protocol/zstd_codec.h"
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
 #include "tidegate/v1/sync.pb.h"
@@ -31,7 +33,26 @@ class session_topic_output final : public topic_output {
       : m_(m), now_(now), fx_(fx) {}
 
   void send_topic(const topic_frame& f) override {
+    if (f.whole != nullptr && m_.can_share_topic_frames(*f.whole, now_)) {
+      const auto& shared = f.whole->encoded([this, &f](shared_payload& out) {
+        v1::SyncData data;
+        fill(data, f);
+        auto bytes = data.SerializeAsString();
+        out.compressed = m_.compress_shared(bytes, out.bytes);
+        if (!out.compressed) {
+          out.bytes = std::move(bytes);
+        }
+      });
+      m_.send_payload(v1::FRAME_TYPE_SYNC_DATA, shared.bytes, shared.compressed, now_, fx_,
+                      v1::CHANNEL_SYNC);
+      return;
+    }
     v1::SyncData data;
+    fill(data, f);
+    m_.send(v1::FRAME_TYPE_SYNC_DATA, data, true, now_, fx_, v1::CHANNEL_SYNC);
+  }
+
+  void fill(v1::SyncData& data, const topic_frame& f) const {
     data.set_topic(*f.topic);
     data.set_more(f.more);
     data.set_reset(f.reset);
@@ -50,7 +71,6 @@ class session_topic_output final : public topic_output {
       op->set_created_at_ms(r.created_at_ms);
       op->set_expires_at_ms(r.expires_at_ms);
     }
-    m_.send(v1::FRAME_TYPE_SYNC_DATA, data, true, now_, fx_, v1::CHANNEL_SYNC);
   }
 
   void fetch_topic(topic_fetch fetch) override { fx_.topic_fetches.push_back(std::move(fetch)); }
@@ -221,6 +241,7 @@ void session_machine::on_hello(const protocol::frame& f, session_time now, sessi
     dictionary_id = app_->dictionary->id();
     decoder_.set_dictionary(app_->dictionary.get());
     encoder_.options().dictionary = app_->dictionary.get();
+    uses_dictionary_ = true;
   }
   phase_ = phase::awaiting_auth;
   v1::Welcome welcome;
@@ -650,6 +671,38 @@ void session_machine::send(v1::FrameType type, const google::protobuf::MessageLi
     }
   }
   encoder_.encode(type, channel, seq, ack ? protocol::flag_ack_requested : 0, msg, fx.out);
+  ++fx.frames_out;
+}
+
+bool session_machine::can_share_topic_frames(const topic_batch& batch, session_time now) const {
+  if (uses_dictionary_) {
+    return false;  // compressed with this app's dictionary: not the shared encoding
+  }
+  // An expired message is sent skipped, which depends on when it is sent.
+  return std::none_of(batch.records.begin(), batch.records.end(), [&](const auto& r) {
+    return r.expires_at_ms != 0 && r.expires_at_ms <= now.wall_ms + 60'000;
+  });
+}
+
+bool session_machine::compress_shared(const std::string& payload, std::string& out) const {
+  if (payload.empty() || payload.size() < ctx_.config.compression_threshold) {
+    return false;
+  }
+  protocol::zstd_compress(payload, 1, nullptr, out);
+  return out.size() < payload.size();
+}
+
+void session_machine::send_payload(v1::FrameType type, std::string_view payload, bool compressed,
+                                   session_time now, session_effects& fx, uint8_t channel) {
+  uint64_t seq = next_seq_++;
+  unacked_.emplace_back(seq, now.mono_ms);
+  if (unacked_.size() > max_unacked) {
+    close_with(v1::ERROR_CODE_DEAD_CONNECTION, "too many unacked frames",
+               gateway_errc::dead_connection, fx);
+    return;
+  }
+  uint8_t flags = protocol::flag_ack_requested | (compressed ? protocol::flag_compressed : 0);
+  protocol::append_frame(type, flags, channel, seq, payload, fx.out);
   ++fx.frames_out;
 }
 

@@ -157,6 +157,15 @@ class session_machine {
   void accept_heartbeat(uint32_t declared_ms);
   void send(v1::FrameType type, const google::protobuf::MessageLite& msg, bool ack,
             session_time now, session_effects& fx, uint8_t channel = 0);
+  /// An ack-requested frame with a payload already encoded (and compressed when `compressed`).
+  void send_payload(v1::FrameType type, std::string_view payload, bool compressed, session_time now,
+                    session_effects& fx, uint8_t channel);
+  /// Whether this session may send `batch`'s shared encoding: no dictionary, and no message
+  /// that expires within a minute (those are sent skipped per session).
+  bool can_share_topic_frames(const topic_batch& batch, session_time now) const;
+  /// Compresses a shared payload as this node's sessions do without a dictionary; false when
+  /// it stays plain (under the threshold, or zstd did not make it smaller).
+  bool compress_shared(const std::string& payload, std::string& out) const;
   void start_closing(int reason, const std::string& text, uint32_t reconnect_after_ms,
                      gateway_errc why, session_time now, session_effects& fx);
   void fail(protocol::protocol_errc code, std::string reason, session_effects& fx);
@@ -188,6 +197,7 @@ class session_machine {
   size_t sync_level_next_ = 0;
   size_t sync_outstanding_ = 0;
   bool active_ = true;
+  bool uses_dictionary_ = false;  // frames are compressed with the app's dictionary
   topic_streams topics_;
 };
 

@@ -107,6 +107,17 @@ void topic_streams::on_batch(const topic_batch& batch, topic_output& out) {
     return;
   }
   size_t skip = s.delivered + 1 - first;
+  if (skip == 0 && !s.announce) {
+    topic_frame f;
+    f.topic = &batch.topic;
+    f.first = batch.records.data();
+    f.count = batch.records.size();
+    f.head = batch.head;
+    f.whole = &batch;
+    s.delivered = batch.records.back().version;
+    out.send_topic(f);
+    return;
+  }
   send(batch.topic, s, batch.records.data() + skip, batch.records.size() - skip, batch.head, false,
        out);
 }

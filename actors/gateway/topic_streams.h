@@ -29,6 +29,9 @@ struct topic_frame {
   uint64_t gone_through = 0;  ///< The follow's start, sent once per stream.
   bool more = false;
   bool reset = false;
+  /// Set when the frame holds all of this live batch's records: its shared encoding may be
+  /// sent instead (topic_batch::encoded).
+  const topic_batch* whole = nullptr;
 };
 
 /// Where topic_streams sends its decisions: the session machine, during one call.

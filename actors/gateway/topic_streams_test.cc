@@ -34,13 +34,14 @@ storage::oplog_record rec(uint64_t v) {
   return r;
 }
 
-topic_batch batch(const std::string& topic, uint64_t from, uint64_t to) {
-  topic_batch b;
-  b.topic = topic;
+// A live batch (topic_batch is shared, never copied).
+std::shared_ptr<topic_batch> batch(const std::string& topic, uint64_t from, uint64_t to) {
+  auto b = std::make_shared<topic_batch>();
+  b->topic = topic;
   for (auto v = from; v <= to; ++v) {
-    b.records.push_back(rec(v));
+    b->records.push_back(rec(v));
   }
-  b.head = to;
+  b->head = to;
   return b;
 }
 
@@ -77,7 +78,7 @@ TEST(TopicStreamsTest, AStreamOlderThanItsFollowStartsThereAndSaysSoOnce) {
   ASSERT_EQ(out.frames.size(), 1u);
   EXPECT_EQ(out.frames[0].gone_through, 3u);
   EXPECT_EQ(out.frames[0].versions, (std::vector<uint64_t>{4, 5}));
-  s.on_batch(batch("t", 6, 7), out);
+  s.on_batch(*batch("t", 6, 7), out);
   ASSERT_EQ(out.frames.size(), 2u);
   EXPECT_EQ(out.frames[1].gone_through, 0u);
   EXPECT_EQ(out.frames[1].versions, (std::vector<uint64_t>{6, 7}));
@@ -89,13 +90,13 @@ TEST(TopicStreamsTest, LiveBatchesDuringAFetchAreReadFromTheLogAfterIt) {
   s.on_follows({{"t", 0}}, out);
   s.on_sync_request({}, out);
   auto first = out.fetches.at(0);
-  s.on_batch(batch("t", 1, 2), out);  // while the fetch is out: dropped
+  s.on_batch(*batch("t", 1, 2), out);  // while the fetch is out: dropped
   EXPECT_TRUE(out.frames.empty());
   s.on_fetched(first, page("t", 1, 1, 1), out);  // read before 2 was committed
-  ASSERT_EQ(out.fetches.size(), 2u);            // 2 is known to exist: read on
+  ASSERT_EQ(out.fetches.size(), 2u);             // 2 is known to exist: read on
   EXPECT_EQ(out.fetches[1].after, 1u);
   s.on_fetched(out.fetches[1], page("t", 2, 2, 2), out);
-  s.on_batch(batch("t", 3, 3), out);
+  s.on_batch(*batch("t", 3, 3), out);
   std::vector<uint64_t> all;
   for (const auto& f : out.frames) {
     all.insert(all.end(), f.versions.begin(), f.versions.end());
@@ -109,7 +110,7 @@ TEST(TopicStreamsTest, AGapInLiveBatchesIsFilledFromTheLogAndNeverSkipped) {
   s.on_follows({{"t", 0}}, out);
   s.on_sync_request({}, out);
   s.on_fetched(out.fetches.at(0), page("t", 0, 0, 0), out);
-  s.on_batch(batch("t", 3, 4), out);  // 1 and 2 never came live
+  s.on_batch(*batch("t", 3, 4), out);  // 1 and 2 never came live
   EXPECT_TRUE(out.frames.empty());
   ASSERT_EQ(out.fetches.size(), 2u);
   EXPECT_EQ(out.fetches[1].after, 0u);
@@ -125,8 +126,8 @@ TEST(TopicStreamsTest, AFullBacklogStallsTheStreamUntilTheClientAcks) {
   s.on_sync_request({}, out);
   s.on_fetched(out.fetches.at(0), page("t", 0, 0, 0), out);
   out.full = true;
-  s.on_batch(batch("t", 1, 1), out);
-  s.on_batch(batch("t", 2, 3), out);
+  s.on_batch(*batch("t", 1, 1), out);
+  s.on_batch(*batch("t", 2, 3), out);
   EXPECT_TRUE(out.frames.empty());
   EXPECT_EQ(out.fetches.size(), 1u);
   s.resume_stalled(out);  // still full: nothing
@@ -165,7 +166,7 @@ TEST(TopicStreamsTest, AResetPageMovesTheStreamToTheHead) {
   ASSERT_EQ(out.frames.size(), 1u);
   EXPECT_TRUE(out.frames[0].reset);
   EXPECT_EQ(s.delivered("t"), 50u);
-  s.on_batch(batch("t", 51, 51), out);
+  s.on_batch(*batch("t", 51, 51), out);
   ASSERT_EQ(out.frames.size(), 2u);
   EXPECT_EQ(out.frames[1].versions, (std::vector<uint64_t>{51}));
 }
@@ -196,7 +197,7 @@ TEST(TopicStreamsTest, AnUnfollowedTopicIsForgottenAndALaterFollowAnnouncesItsSt
   ASSERT_EQ(out.frames.size(), 1u);
   EXPECT_EQ(out.frames[0].gone_through, 9u);  // tells the client where the follow starts
   s.on_unfollowed("t");
-  s.on_batch(batch("t", 10, 10), out);
+  s.on_batch(*batch("t", 10, 10), out);
   EXPECT_EQ(out.frames.size(), 1u);
   EXPECT_EQ(s.size(), 0u);
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,12 +29,32 @@ struct topic_publish {
   uint64_t ttl_ms = 0;  ///< 0 = no expiry.
 };
 
+/// A SYNC_DATA payload made once and sent by every session that needs exactly it.
+struct shared_payload {
+  std::string bytes;        ///< As it travels (zstd when `compressed`).
+  bool compressed = false;  ///< Send with the COMPRESSED flag.
+};
+
 /// Messages of one topic, newest last, with contiguous versions: what one commit added,
-/// shared by every relay and session it reaches (never copied per follower).
+/// shared by every relay and session it reaches (never copied per follower). Immutable once
+/// sent, except `encoded`, which the first session to need it fills (thread-safe).
 struct topic_batch {
   std::string topic;
   std::vector<storage::oplog_record> records;
   uint64_t head = 0;  ///< The topic's newest durable version (records.back().version).
+
+  /// The SyncData page of all `records` as `make` builds it, made by the first caller and
+  /// shared by the others: with S followers a commit is encoded (and compressed) once, not S
+  /// times. Every caller must pass an equivalent `make` (same encoding options).
+  template <class Make>
+  const shared_payload& encoded(Make make) const {
+    std::call_once(encoded_once_, [&] { make(encoded_); });
+    return encoded_;
+  }
+
+ private:
+  mutable std::once_flag encoded_once_;
+  mutable shared_payload encoded_;
 };
 
 using topic_batch_ptr = std::shared_ptr<const topic_batch>;

@@ -52,6 +52,9 @@ std::string check_fanout_options(const fanout_options& o) {
       || !(o.drain_timeout_s >= 0) || !(o.message_timeout_s > 0) || o.connect_batch == 0) {
     return "durations must be positive (warmup and drain may be 0), connect_batch at least 1";
   }
+  if (!(o.rate >= 0) || o.rate > 1e7) {
+    return "rate must be 0 (unpaced) to 10,000,000 messages per second";
+  }
   return {};
 }
 
@@ -110,6 +113,7 @@ class publish_loop {
   completion_ring& ring_;
   subscriber_pool& pool_;
   fanout_result& r_;
+  steady::time_point start_;
   steady::time_point warm_end_;
   steady::time_point end_;
   steady::time_point drain_end_;
@@ -128,6 +132,7 @@ sample publish_loop::take() const {
 
 void publish_loop::run() {
   auto start = steady::now();
+  start_ = start;
   warm_end_ = start + seconds_of(o_.warmup_s);
   end_ = warm_end_ + seconds_of(o_.duration_s);
   drain_end_ = end_ + seconds_of(o_.drain_timeout_s);
@@ -174,8 +179,14 @@ bool publish_loop::step(steady::time_point now) {
     ++oldest_;
     return true;
   }
+  // With a rate, message n is due at start + n / rate.
+  auto due = [this](uint64_t n) {
+    return start_
+           + std::chrono::duration_cast<steady::duration>(
+               std::chrono::duration<double>(static_cast<double>(n) / o_.rate));
+  };
   while (sending && incomplete() < o_.window && r_.published - oldest_ < capacity
-         && (limit == 0 || unanswered() < limit)) {
+         && (limit == 0 || unanswered() < limit) && (o_.rate <= 0 || due(r_.published) <= now)) {
     auto seq = r_.published;
     make_fanout_payload(seq, o_.payload_bytes, payload_);
     ring_.begin(seq, now_ns);
@@ -195,6 +206,9 @@ bool publish_loop::step(steady::time_point now) {
     return false;
   }
   auto until = std::min(now + max_wait, drain_end_);
+  if (sending && o_.rate > 0) {
+    until = std::min(until, std::max(now, due(r_.published)));
+  }
   for (auto t : {warm_end_, end_}) {
     if (t > now) {
       until = std::min(until, t);

@@ -27,6 +27,9 @@ struct fanout_options {
   double message_timeout_s = 30;  ///< A message not delivered to all S by then is given up.
   uint32_t connect_batch = 64;    ///< Handshakes in progress per subscriber thread at most.
   uint64_t max_messages = 1'000'000'000;  ///< Publishing stops after this many anyway.
+  /// Messages per second at most (paced from the start of publishing); 0 = as fast as the
+  /// window allows. Paced, the latency is that of the rate, not of a full window.
+  double rate = 0;
 };
 
 /// What one run measured. Counts cover the whole run (warmup and drain too) unless they say

@@ -15,6 +15,7 @@ nlohmann::json fanout_json(const fanout_result& r) {
             {"subscribers", o.subscribers},
             {"threads", o.threads},
             {"window", o.window},
+            {"rate", o.rate},
             {"payload_bytes", o.payload_bytes},
             {"warmup_s", o.warmup_s},
             {"duration_s", o.duration_s},
@@ -59,8 +60,11 @@ void print_fanout_result(const fanout_result& r, std::ostream& out) {
   }
   auto flags = out.flags();
   out << std::fixed << std::setprecision(2);
-  out << "  " << r.subscribers_ready << "/" << o.subscribers << " subscribers, window " << o.window
-      << ", " << o.payload_bytes << " B, " << r.seconds << " s measured\n";
+  out << "  " << r.subscribers_ready << "/" << o.subscribers << " subscribers, window " << o.window;
+  if (o.rate > 0) {
+    out << ", " << o.rate << " messages/s";
+  }
+  out << ", " << o.payload_bytes << " B, " << r.seconds << " s measured\n";
   out << "  " << std::setprecision(0) << r.deliveries_per_s << " deliveries/s (" << r.messages_per_s
       << " messages/s)\n";
   out << "  latency p50 " << std::setprecision(2) << r.latency_p50_ms << " ms, p99 "

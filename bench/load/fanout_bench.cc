@@ -33,6 +33,7 @@ fanout_options harness_options(const fanout_bench_options& o, uint32_t subscribe
   h.window = o.window;
   h.payload_bytes = o.payload_bytes;
   h.duration_s = o.duration_s;
+  h.rate = o.rate;
   return h;
 }
 

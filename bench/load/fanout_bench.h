@@ -17,6 +17,7 @@ struct fanout_bench_options {
   uint32_t payload_bytes = 100;
   double duration_s = 5;  ///< Measured seconds per run (after 1 s of warm-up).
   uint32_t threads = 2;   ///< Subscriber threads of the harness.
+  double rate = 0;        ///< Messages per second at most; 0 = as fast as the window allows.
   std::string durability = "periodic";
   bool peers = false;
   bool json = false;
