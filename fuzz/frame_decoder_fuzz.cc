@@ -24,6 +24,8 @@
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/error.pb.h"
 #include "tidegate/v1/handshake.pb.h"
+#include "tidegate/v1/sync.pb.h"
+#include "tidegate/v1/topic.pb.h"
 
 namespace tidegate::protocol {
 namespace {
@@ -95,6 +97,19 @@ void parse_payload(const frame& f) {
       return parse_as<v1::GoAway>(f.payload);
     case v1::FRAME_TYPE_ERROR:
       return parse_as<v1::Error>(f.payload);
+    case v1::FRAME_TYPE_SYNC_REQ:
+      return parse_as<v1::SyncRequest>(f.payload);
+    case v1::FRAME_TYPE_SYNC_DATA:
+      return parse_as<v1::SyncData>(f.payload);
+    case v1::FRAME_TYPE_SYNC_ACK:
+      return parse_as<v1::SyncAck>(f.payload);
+    case v1::FRAME_TYPE_FOLLOW:
+    case v1::FRAME_TYPE_UNFOLLOW:
+      return parse_as<v1::FollowRequest>(f.payload);
+    case v1::FRAME_TYPE_FOLLOW_RESULT:
+      return parse_as<v1::FollowResult>(f.payload);
+    case v1::FRAME_TYPE_TOPIC_NOTICE:
+      return parse_as<v1::TopicNotice>(f.payload);
     default:
       return;  // reserved types have no message yet
   }
