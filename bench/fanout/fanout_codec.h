@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace tidegate::bench {
 
@@ -69,5 +70,37 @@ bool parse_with_pending(std::string& pending, std::string_view bytes, const Pars
   pending.erase(0, *used);
   return true;
 }
+
+/// A codec of a byte-stream protocol: consume() keeps what a read left of a partial frame and
+/// hands the rest to parse(); a failure is kept and every later call fails. The peers' codecs
+/// derive from it and implement parse() only.
+class stream_codec : public fanout_codec {
+ public:
+  bool consume(std::string_view bytes, fanout_sink& sink, std::string& out) final {
+    if (!error_.empty()) {
+      return false;
+    }
+    return parse_with_pending(pending_, bytes,
+                              [&](std::string_view data) { return parse(data, sink, out); });
+  }
+
+  const std::string& error() const final { return error_; }
+
+ protected:
+  /// Takes every complete frame at the front of `data`, reporting to `sink` and appending
+  /// what the protocol owes the server to `out`; returns the bytes it took, or fail(why).
+  virtual std::optional<size_t> parse(std::string_view data, fanout_sink& sink,
+                                      std::string& out) = 0;
+
+  /// Records why the stream broke; returns what parse() returns then.
+  std::optional<size_t> fail(std::string why) {
+    error_ = std::move(why);
+    return std::nullopt;
+  }
+
+ private:
+  std::string pending_;
+  std::string error_;
+};
 
 }  // namespace tidegate::bench

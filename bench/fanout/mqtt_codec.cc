@@ -16,7 +16,7 @@ constexpr uint16_t keepalive_s = 65535;
 constexpr uint16_t subscribe_packet_id = 1;
 constexpr uint64_t packet_ids = 65535;  // 1..65535; 0 is not a packet id
 
-class mqtt_codec final : public fanout_codec {
+class mqtt_codec final : public stream_codec {
  public:
   mqtt_codec(std::string topic, uint8_t qos, uint32_t index)
       : topic_(std::move(topic)),
@@ -42,23 +42,8 @@ class mqtt_codec final : public fanout_codec {
   // Half the id space: an id is reused only long after its PUBACK came.
   uint64_t max_unanswered_publishes() const override { return qos_ > 0 ? 32768 : 0; }
 
-  bool consume(std::string_view bytes, fanout_sink& sink, std::string& out) override {
-    if (!error_.empty()) {
-      return false;
-    }
-    return parse_with_pending(pending_, bytes,
-                              [&](std::string_view data) { return parse(data, sink, out); });
-  }
-
-  const std::string& error() const override { return error_; }
-
  private:
-  std::optional<size_t> fail(std::string why) {
-    error_ = std::move(why);
-    return std::nullopt;
-  }
-
-  std::optional<size_t> parse(std::string_view data, fanout_sink& sink, std::string& out) {
+  std::optional<size_t> parse(std::string_view data, fanout_sink& sink, std::string& out) override {
     size_t used = 0;
     std::string why;
     while (used < data.size()) {
@@ -143,8 +128,6 @@ class mqtt_codec final : public fanout_codec {
   uint8_t qos_;
   std::string client_id_;
   bool subscriber_ = false;
-  std::string pending_;
-  std::string error_;
 };
 
 }  // namespace

@@ -56,7 +56,7 @@ size_t split_args(std::string_view line, std::array<std::string_view, 4>& args) 
   return count;
 }
 
-class nats_core_codec final : public fanout_codec {
+class nats_core_codec final : public stream_codec {
  public:
   explicit nats_core_codec(std::string subject) : subject_(std::move(subject)) {}
 
@@ -77,24 +77,9 @@ class nats_core_codec final : public fanout_codec {
 
   bool answers_publishes() const override { return false; }
 
-  bool consume(std::string_view bytes, fanout_sink& sink, std::string& out) override {
-    if (!error_.empty()) {
-      return false;
-    }
-    return parse_with_pending(pending_, bytes,
-                              [&](std::string_view data) { return parse(data, sink, out); });
-  }
-
-  const std::string& error() const override { return error_; }
-
  private:
-  std::optional<size_t> fail(std::string why) {
-    error_ = std::move(why);
-    return std::nullopt;
-  }
-
   /// Takes every complete operation at the front of `data`; returns the bytes they took.
-  std::optional<size_t> parse(std::string_view data, fanout_sink& sink, std::string& out) {
+  std::optional<size_t> parse(std::string_view data, fanout_sink& sink, std::string& out) override {
     size_t used = 0;
     for (;;) {
       auto rest = data.substr(used);
@@ -150,8 +135,6 @@ class nats_core_codec final : public fanout_codec {
   }
 
   std::string subject_;
-  std::string pending_;
-  std::string error_;
   bool ready_ = false;
 };
 

@@ -98,7 +98,7 @@ item_parse read_item(std::string_view data, size_t& at, resp_item& item, std::st
   }
 }
 
-class redis_pubsub_codec final : public fanout_codec {
+class redis_pubsub_codec final : public stream_codec {
  public:
   explicit redis_pubsub_codec(std::string channel) : channel_(std::move(channel)) {}
 
@@ -114,24 +114,10 @@ class redis_pubsub_codec final : public fanout_codec {
 
   bool answers_publishes() const override { return true; }
 
-  bool consume(std::string_view bytes, fanout_sink& sink, std::string& /*out*/) override {
-    if (!error_.empty()) {
-      return false;
-    }
-    return parse_with_pending(pending_, bytes,
-                              [&](std::string_view data) { return parse(data, sink); });
-  }
-
-  const std::string& error() const override { return error_; }
-
  private:
-  std::optional<size_t> fail(std::string why) {
-    error_ = std::move(why);
-    return std::nullopt;
-  }
-
   /// Takes every complete reply at the front of `data`; returns the bytes they took.
-  std::optional<size_t> parse(std::string_view data, fanout_sink& sink) {
+  std::optional<size_t> parse(std::string_view data, fanout_sink& sink,
+                              std::string& /*out*/) override {
     size_t used = 0;
     std::string why;
     while (used < data.size()) {
@@ -220,8 +206,6 @@ class redis_pubsub_codec final : public fanout_codec {
   }
 
   std::string channel_;
-  std::string pending_;
-  std::string error_;
   bool ready_ = false;
 };
 
