@@ -11,6 +11,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "actors/admin/http_server.h"
 #include "actors/ingress/ingress_auth.h"
@@ -70,6 +71,23 @@ std::variant<std::pair<std::string, nlohmann::json>, ingress_error> accept_post(
 std::variant<query_values, ingress_error> accept_get(const ingress_context& ctx,
                                                      const http_request& req,
                                                      const std::vector<query_field>& fields);
+
+/// Asks `actor` (on this HTTP thread, never a CAF worker) and waits for its answer:
+/// `on_answer(T&)` makes the reply; an error becomes its JSON error; `down` answers when
+/// `actor` is not running.
+template <class T, class OnAnswer, class... Ts>
+http_reply ask(const ingress_context& ctx, const caf::actor& actor, const ingress_error& down,
+               OnAnswer on_answer, Ts&&... xs) {
+  if (!actor) {
+    return reply_error(down);
+  }
+  caf::scoped_actor self{ctx.sys};
+  http_reply out = reply_error(down);
+  self->request(actor, ctx.cfg.router_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& answer) { out = on_answer(answer); },
+               [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
+  return out;
+}
 
 // Untrusted input never escapes a handler as an exception (bad_alloc aside, none is thrown;
 // this keeps httplib from answering with an empty 500).

@@ -138,16 +138,9 @@ http_reply serve_head(const ingress_context& ctx, const http_request& req) {
 // Asks the router (on this HTTP thread) and renders its answer with `render`, or the error.
 template <class T, class Render, class... Ts>
 http_reply ask_router(const ingress_context& ctx, Render render, Ts&&... xs) {
-  auto router = ctx.router();
-  if (!router) {
-    return reply_error(router_down());
-  }
-  caf::scoped_actor self{ctx.sys};
-  http_reply out = reply_error(router_down());
-  self->request(router, ctx.cfg.router_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& answer) { out = reply_json(200, render(answer)); },
-               [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
-  return out;
+  return ask<T>(
+      ctx, ctx.router(), router_down(), [&](T& answer) { return reply_json(200, render(answer)); },
+      std::forward<Ts>(xs)...);
 }
 
 // The dead-letter page cursor travels as hex (URL-safe): OpenSSL's, no separator.

@@ -24,16 +24,8 @@ ingress_error topics_down() {
 // or the reply for the error.
 template <class T, class OnAnswer, class... Ts>
 http_reply ask_topics(const ingress_context& ctx, OnAnswer on_answer, Ts&&... xs) {
-  auto directory = topic_directory_of(ctx.sys);
-  if (!directory) {
-    return reply_error(topics_down());
-  }
-  caf::scoped_actor self{ctx.sys};
-  http_reply out = reply_error(topics_down());
-  self->request(directory, ctx.cfg.router_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& answer) { out = on_answer(answer); },
-               [&](const caf::error& err) { out = reply_error(from_router_error(err)); });
-  return out;
+  return ask<T>(ctx, topic_directory_of(ctx.sys), topics_down(), on_answer,
+                std::forward<Ts>(xs)...);
 }
 
 http_reply serve_publish(const ingress_context& ctx, const http_request& req) {
