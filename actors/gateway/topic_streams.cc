@@ -69,7 +69,8 @@ void topic_streams::fetch(const std::string& topic, stream& s, topic_output& out
 }
 
 void topic_streams::send(const std::string& topic, stream& s, const storage::oplog_record* first,
-                         size_t count, uint64_t head, bool more, topic_output& out) {
+                         size_t count, uint64_t head, bool more, topic_output& out,
+                         const topic_batch* whole) {
   topic_frame f;
   f.topic = &topic;
   f.first = first;
@@ -79,6 +80,8 @@ void topic_streams::send(const std::string& topic, stream& s, const storage::opl
   if (s.announce) {
     f.gone_through = s.since;
     s.announce = false;
+  } else {
+    f.whole = whole;  // the shared encoding has no gone_through
   }
   if (count > 0) {
     s.delivered = first[count - 1].version;
@@ -107,19 +110,8 @@ void topic_streams::on_batch(const topic_batch& batch, topic_output& out) {
     return;
   }
   size_t skip = s.delivered + 1 - first;
-  if (skip == 0 && !s.announce) {
-    topic_frame f;
-    f.topic = &batch.topic;
-    f.first = batch.records.data();
-    f.count = batch.records.size();
-    f.head = batch.head;
-    f.whole = &batch;
-    s.delivered = batch.records.back().version;
-    out.send_topic(f);
-    return;
-  }
   send(batch.topic, s, batch.records.data() + skip, batch.records.size() - skip, batch.head, false,
-       out);
+       out, skip == 0 ? &batch : nullptr);
 }
 
 void topic_streams::on_fetched(const topic_fetch& asked, const sync_page& page, topic_output& out) {

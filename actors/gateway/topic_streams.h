@@ -96,8 +96,10 @@ class topic_streams {
   bool ready() const { return follows_known_ && synced_; }
   void start(const std::string& topic, stream& s, uint64_t cursor, topic_output& out);
   void fetch(const std::string& topic, stream& s, topic_output& out);
+  /// One frame of `count` records from `first`; `whole` is the live batch when they are all
+  /// of it (its shared encoding may then be sent).
   void send(const std::string& topic, stream& s, const storage::oplog_record* first, size_t count,
-            uint64_t head, bool more, topic_output& out);
+            uint64_t head, bool more, topic_output& out, const topic_batch* whole = nullptr);
 
   std::unordered_map<std::string, stream> streams_;
   std::unordered_map<std::string, uint64_t> cursors_;  // the last SYNC_REQ's

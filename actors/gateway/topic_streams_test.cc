@@ -9,7 +9,7 @@ namespace {
 class recording_output : public topic_output {
  public:
   void send_topic(const topic_frame& f) override {
-    frames.push_back({*f.topic, {}, f.gone_through, f.reset});
+    frames.push_back({*f.topic, {}, f.gone_through, f.reset, f.whole != nullptr});
     for (size_t i = 0; i < f.count; ++i) {
       frames.back().versions.push_back(f.first[i].version);
     }
@@ -22,6 +22,7 @@ class recording_output : public topic_output {
     std::vector<uint64_t> versions;
     uint64_t gone_through = 0;
     bool reset = false;
+    bool whole = false;  // may use the batch's shared encoding
   };
   std::vector<sent> frames;
   std::vector<topic_fetch> fetches;
@@ -82,6 +83,13 @@ TEST(TopicStreamsTest, AStreamOlderThanItsFollowStartsThereAndSaysSoOnce) {
   ASSERT_EQ(out.frames.size(), 2u);
   EXPECT_EQ(out.frames[1].gone_through, 0u);
   EXPECT_EQ(out.frames[1].versions, (std::vector<uint64_t>{6, 7}));
+  EXPECT_FALSE(out.frames[0].whole);  // a fetched page
+  EXPECT_TRUE(out.frames[1].whole);   // all of a live batch: its shared bytes
+  auto b = batch("t", 7, 9);          // overlaps what was sent: only 8 and 9, not shared
+  s.on_batch(*b, out);
+  ASSERT_EQ(out.frames.size(), 3u);
+  EXPECT_EQ(out.frames[2].versions, (std::vector<uint64_t>{8, 9}));
+  EXPECT_FALSE(out.frames[2].whole);
 }
 
 TEST(TopicStreamsTest, LiveBatchesDuringAFetchAreReadFromTheLogAfterIt) {
