@@ -186,9 +186,11 @@ void set_active(relay_actor* self, bool active) {
   }
   s->second.active = active;
   for (const auto& topic : s->second.topics) {
-    auto& followers = st.topics[topic];
-    followers.remove(addr);
-    followers.add(s->second.session, active);
+    auto t = st.topics.find(topic);
+    if (t != st.topics.end()) {
+      t->second.remove(addr);
+      t->second.add(s->second.session, active);
+    }
   }
 }
 
@@ -201,7 +203,11 @@ void on_follow_change(relay_actor* self, const std::string& user, const std::str
     return;
   }
   for (const auto& addr : u->second) {
-    auto& s = st.sessions[addr];
+    auto found = st.sessions.find(addr);
+    if (found == st.sessions.end()) {
+      continue;  // by_user and sessions change together; never expected
+    }
+    auto& s = found->second;
     if (following) {
       subscribe(self, s, topic);
       self->send(s.session, followed_atom_v, topic, since);
