@@ -70,12 +70,17 @@ bool http_topic_publisher::pump(time_point until, int wake_fd) {
   if (!queued_.empty()) {
     return post_batch();
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+  // Nothing to send: sleep until `until` (or the wake fd), to the nanosecond. Returning at
+  // once would make a paced run spin on a core the node under test needs.
+  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
       until - std::chrono::steady_clock::now());
-  if (left.count() > 0 && wake_fd >= 0) {
-    pollfd p{wake_fd, POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(left.count()));
+  if (left.count() <= 0) {
+    return true;
   }
+  timespec timeout{static_cast<time_t>(left.count() / 1'000'000'000),
+                   static_cast<long>(left.count() % 1'000'000'000)};
+  pollfd p{wake_fd, POLLIN, 0};
+  ::ppoll(&p, wake_fd >= 0 ? 1 : 0, &timeout, nullptr);
   return true;
 }
 
