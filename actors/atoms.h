@@ -6,7 +6,6 @@
 // Atoms of actors/. In 0.17 an atom is its 10-character text: renaming one is a wire change
 // between nodes, so texts are never reused for another meaning.
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, inbound_atom, "inbound")
-CAF_ADD_ATOM(tidegate_actors, tidegate::actors, outbound_atom, "outbound")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, tick_timer_atom, "ticktimer")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, replaced_atom, "replaced")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, goaway_atom, "goaway")

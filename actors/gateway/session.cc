@@ -20,8 +20,7 @@ namespace {
 struct session_state {
   static inline const char* name = "tidegate.session";
   gateway_context_ptr ctx;
-  caf::actor io;
-  caf::io::connection_handle hdl;
+  client_socket_ptr socket;
   std::optional<session_machine> machine;
   uint64_t tick_at = 0;  // mono ms of the one pending tick, 0 = none
   bool authenticated = false;
@@ -188,29 +187,32 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
     }
   }
   if (!fx.out.empty()) {
-    self->send(st.io, outbound_atom_v, st.hdl, std::move(fx.out));
+    st.ctx->metrics.bytes_out.fetch_add(fx.out.size(), gateway_metrics::relaxed);
+    st.socket->send(fx.out);
   }
   if (fx.close) {
-    // The broker writes what was sent before, closes, and ends this actor with this reason.
-    // Quitting here first would look like a crash to the broker.
-    self->send(st.io, caf::close_atom_v, st.hdl, caf::make_error(*fx.close));
+    // The socket writes what was sent before, then closes; the connection ends with this
+    // reason (the first one given), and so does this actor.
+    auto reason = caf::make_error(*fx.close);
+    st.socket->close(reason);
+    self->quit(std::move(reason));
     return;
   }
   schedule_tick(self, now);
 }
 
-caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_handle hdl,
-                      gateway_context_ptr ctx) {
+caf::behavior session(session_actor* self, client_socket_ptr socket, gateway_context_ptr ctx) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.io = std::move(io);
-  st.hdl = hdl;
+  st.socket = std::move(socket);
   auto now = now_of(self);
   st.machine.emplace(*st.ctx, st.ctx->next_session.fetch_add(1), now);
-  self->attach_functor([ctx = st.ctx, authenticated = &st.authenticated](const caf::error&) {
+  self->attach_functor([ctx = st.ctx, authenticated = &st.authenticated,
+                        socket = st.socket](const caf::error& reason) {
     if (*authenticated) {  // state is still alive while attached functors run
       ctx->metrics.authenticated.fetch_sub(1, gateway_metrics::relaxed);
     }
+    socket->close(reason);  // a no-op if it is closed or closing already
   });
   schedule_tick(self, now);
   return {
@@ -278,9 +280,9 @@ caf::behavior session(session_actor* self, caf::actor io, caf::io::connection_ha
 
 }  // namespace
 
-caf::actor spawn_session(caf::local_actor* parent, caf::actor io, caf::io::connection_handle hdl,
+caf::actor spawn_session(caf::actor_system& sys, client_socket_ptr socket,
                          gateway_context_ptr ctx) {
-  return parent->spawn(session, std::move(io), hdl, std::move(ctx));
+  return sys.spawn(session, std::move(socket), std::move(ctx));
 }
 
 }  // namespace tidegate::actors

@@ -2,18 +2,17 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
-#include <caf/io/connection_handle.hpp>
 
+#include "actors/gateway/client_socket.h"
 #include "actors/gateway/gateway_context.h"
 
 namespace tidegate::actors {
 
-/// Spawns the session of client connection `hdl` on the scheduler: it owns the MMTP protocol
-/// (session_machine), its timers and its place in the session registry. It talks to the
-/// client only through `io` (the gateway's broker), sending (outbound_atom, hdl, std::string)
-/// and (caf::close_atom, hdl, caf::error), after which the broker ends it. The broker monitors
-/// it; a session that ends on its own closes its connection.
-caf::actor spawn_session(caf::local_actor* parent, caf::actor io, caf::io::connection_handle hdl,
+/// Spawns the session of a client connection on the scheduler: it owns the MMTP protocol
+/// (session_machine), its timers and its place in the session registry. It writes to the
+/// client through `socket` itself and closes it with the reason it ends with; when the socket
+/// loop sees the connection end first, it sends the session an exit with the reason.
+caf::actor spawn_session(caf::actor_system& sys, client_socket_ptr socket,
                          gateway_context_ptr ctx);
 
 }  // namespace tidegate::actors
