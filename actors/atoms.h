@@ -7,6 +7,7 @@
 // between nodes, so texts are never reused for another meaning.
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, inbound_atom, "inbound")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, tick_timer_atom, "ticktimer")
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, linger_atom, "linger")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, replaced_atom, "replaced")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, goaway_atom, "goaway")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, drain_atom, "drain")

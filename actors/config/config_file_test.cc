@@ -366,7 +366,8 @@ bucket = "orders"
 TEST(ConfigFileTest, TopicsSectionSetsRetentionAndLimits) {
   auto result =
       parse_node_config(with_node("[topics]\nkeep_ops = 50\nmax_age_s = 60\ncache_messages = 8\n"
-                                  "idle_passivate_ms = 500\nmax_follows_per_user = 3\n"),
+                                  "idle_passivate_ms = 500\nmax_follows_per_user = 3\n"
+                                  "fanout_linger_ms = 0\nfanout_linger_followers = 10\n"),
                         "test.toml");
   ASSERT_TRUE(result.config) << result.error->to_string();
   const auto& t = result.config->sync.topics;
@@ -375,6 +376,10 @@ TEST(ConfigFileTest, TopicsSectionSetsRetentionAndLimits) {
   EXPECT_EQ(t.cache_messages, 8u);
   EXPECT_EQ(t.idle_passivate_ms, 500u);
   EXPECT_EQ(t.max_follows_per_user, 3u);
+  EXPECT_EQ(t.fanout_linger_ms, 0u);
+  EXPECT_EQ(t.fanout_linger_followers, 10u);
+  EXPECT_EQ(error_of(with_node("[topics]\nfanout_linger_ms = 5000\n")).key,
+            "topics.fanout_linger_ms");
   EXPECT_EQ(error_of(with_node("[topics]\ncache = 1\n")).key, "topics.cache");
   EXPECT_EQ(error_of(with_node("[topics]\nmax_follows_per_user = 0\n")).key,
             "topics.max_follows_per_user");

@@ -46,6 +46,11 @@ struct topic_config {
   /// starts it again from storage.
   uint32_t idle_passivate_ms = 60'000;
   uint32_t max_follows_per_user = 10'000;  ///< A user's follows past this are refused.
+  /// A node's relay sends a topic with at least `fanout_linger_followers` foreground
+  /// followers at most one fan-out per `fanout_linger_ms`: what commits meanwhile goes out
+  /// together (one message and one write per follower instead of several). 0 = never wait.
+  uint32_t fanout_linger_ms = 20;
+  uint32_t fanout_linger_followers = 5000;
 };
 
 /// SYNC settings of a node: buckets, the business -> bucket map, limits and storage.

@@ -1,5 +1,6 @@
 #include "actors/topics/topic_relay.h"
 
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <unordered_map>
@@ -26,6 +27,11 @@ struct topic_followers {
   std::unordered_map<caf::actor_addr, size_t> active_index;
   // Background sessions -> whether they were told the topic moved since they went passive.
   std::unordered_map<caf::actor_addr, bool> passive;
+  // Fan-out coalescing (topics.fanout_linger_ms): when the last fan-out started, and the
+  // batches that committed since, in version order, waiting for the linger timer.
+  uint64_t last_fanout_ms = 0;
+  std::vector<topic_batch_ptr> held;
+  bool linger_armed = false;
 
   size_t size() const { return active.size() + passive.size(); }
 
@@ -131,20 +137,85 @@ void forget_session(relay_actor* self, const caf::actor_addr& addr) {
   st.sessions.erase(i);
 }
 
+uint64_t mono_ms(relay_actor* self) {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(self->clock().now().time_since_epoch()).count());
+}
+
+// Sends `batch` to the topic's followers here: foreground sessions get it, background ones
+// one notice each until they come back.
+void deliver(relay_actor* self, topic_followers& f, const topic_batch_ptr& batch) {
+  f.last_fanout_ms = mono_ms(self);
+  for (const auto& session : f.active) {
+    self->send(session, topic_data_atom_v, batch);
+  }
+  for (auto& [addr, notified] : f.passive) {
+    if (!notified) {
+      notified = true;
+      self->send(caf::actor_cast<caf::actor>(addr), notice_atom_v, batch->topic, batch->head);
+    }
+  }
+}
+
+// One batch of `held` (consecutive commits of one topic, oldest first).
+topic_batch_ptr merge(std::vector<topic_batch_ptr>& held) {
+  if (held.size() == 1) {
+    return std::move(held.front());
+  }
+  auto merged = std::make_shared<topic_batch>();
+  merged->topic = held.front()->topic;
+  for (const auto& b : held) {
+    merged->records.insert(merged->records.end(), b->records.begin(), b->records.end());
+  }
+  merged->head = held.back()->head;
+  return merged;
+}
+
+// A commit of a topic. A big topic (fanout_linger_followers foreground followers or more) is
+// fanned out at most once per fanout_linger_ms: with S followers every fan-out costs S
+// messages and S socket writes however few messages it carries, so at a high publish rate
+// coalescing commits is what keeps the delivery latency bounded. The first commit after a
+// quiet spell goes out at once; a later one waits at most the linger.
 void fan_out(relay_actor* self, const topic_batch_ptr& batch) {
   auto& st = self->state;
   auto i = st.topics.find(batch->topic);
   if (i == st.topics.end()) {
     return;  // the last follower left while this was on its way
   }
-  for (const auto& session : i->second.active) {
-    self->send(session, topic_data_atom_v, batch);
-  }
-  for (auto& [addr, notified] : i->second.passive) {
-    if (!notified) {
-      notified = true;
-      self->send(caf::actor_cast<caf::actor>(addr), notice_atom_v, batch->topic, batch->head);
+  auto& f = i->second;
+  const auto& cfg = st.ctx->config.topics;
+  auto now = mono_ms(self);
+  if (cfg.fanout_linger_ms == 0 || f.active.size() < cfg.fanout_linger_followers
+      || (f.held.empty() && now >= f.last_fanout_ms + cfg.fanout_linger_ms)) {
+    if (!f.held.empty()) {  // the topic just shrank below the threshold: keep the order
+      f.held.push_back(batch);
+      deliver(self, f, merge(f.held));
+      f.held.clear();
+      return;
     }
+    deliver(self, f, batch);
+    return;
+  }
+  f.held.push_back(batch);
+  if (!f.linger_armed) {
+    f.linger_armed = true;
+    auto due = f.last_fanout_ms + cfg.fanout_linger_ms;
+    self->delayed_send(self, std::chrono::milliseconds(due > now ? due - now : 0), linger_atom_v,
+                       batch->topic);
+  }
+}
+
+void end_linger(relay_actor* self, const std::string& topic) {
+  auto i = self->state.topics.find(topic);
+  if (i == self->state.topics.end()) {
+    return;  // no follower left here: nothing to deliver
+  }
+  auto& f = i->second;
+  f.linger_armed = false;
+  if (!f.held.empty()) {
+    deliver(self, f, merge(f.held));
+    f.held.clear();
   }
 }
 
@@ -239,6 +310,7 @@ caf::behavior topic_relay(relay_actor* self, sync_context_ptr ctx, std::string n
       [self](login_atom, const std::string& user) { return login(self, user); },
       [self](app_state_atom, bool active) { set_active(self, active); },
       [self](topic_data_atom, const topic_batch_ptr& batch) { fan_out(self, batch); },
+      [self](linger_atom, const std::string& topic) { end_linger(self, topic); },
       [self](followed_atom, const std::string& user, const std::string& topic, uint64_t since) {
         on_follow_change(self, user, topic, true, since);
       },

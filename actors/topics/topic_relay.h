@@ -13,7 +13,10 @@ namespace tidegate::actors {
 /// place where a topic's message fans out to this node's online followers (DESIGN §6). A
 /// topic sends it one message per commit; it sends that batch (shared, never copied) to each
 /// active (foreground) follower's session, and to each passive (background) one only a
-/// notice that the topic moved, once until the session comes to the foreground. It registers
+/// notice that the topic moved, once until the session comes to the foreground. A topic with
+/// many foreground followers here is fanned out at most once per topics.fanout_linger_ms,
+/// the commits of the meantime merged into one batch (the cost of a fan-out is per follower,
+/// not per message). It registers
 /// its interest with a topic while the node has an online follower of it. The `global`
 /// bucket's online delivery takes the same path: one message per node, fanned out here to
 /// the app's sessions, each applying the op's filters.

@@ -30,6 +30,7 @@ struct topic_view {
   uint64_t head = 0;
   bool reset = false;
   std::vector<uint64_t> notices;
+  std::vector<size_t> frame_sizes;  // messages per SYNC_DATA frame, in arrival order
 };
 
 class TopicTest : public ::testing::Test {
@@ -136,6 +137,7 @@ class TopicTest : public ::testing::Test {
       view.gone_through = std::max(view.gone_through, data.gone_through());
       view.head = data.head_version();
       view.reset = view.reset || data.reset();
+      view.frame_sizes.push_back(static_cast<size_t>(data.ops_size()));
       for (const auto& op : data.ops()) {
         view.versions.push_back(op.version());
         view.payloads.push_back(op.payload());
@@ -174,6 +176,27 @@ TEST_F(TopicTest, AFollowerReceivesEveryMessageOnceInOrderLiveAndFromItsCursor) 
   live.join();
   EXPECT_EQ(view.versions, range(4, 40));
   EXPECT_EQ(view.payloads.back(), "message 40");
+}
+
+TEST_F(TopicTest, ABigTopicsCommitsWithinTheLingerReachFollowersAsOneBatchInOrder) {
+  auto cfg = test_node_config();
+  cfg.sync.topics.fanout_linger_followers = 1;  // this one follower makes the topic "big"
+  cfg.sync.topics.fanout_linger_ms = 1000;      // far longer than five local commits take
+  start(cfg);
+  follow("news", {"alice"});
+  auto c = login("phone-1", "alice");
+  sync_request(*c, {});
+  topic_view view;
+  read_topic(*c, "news", view, 0, 300ms);  // the (empty) catch-up
+  publish_n("news", 1, 1);
+  read_topic(*c, "news", view, 1);
+  ASSERT_EQ(view.versions, range(1, 1));  // after a quiet spell: sent at once
+  publish_n("news", 2, 6);
+  read_topic(*c, "news", view, 6);
+  EXPECT_EQ(view.versions, range(1, 6));
+  EXPECT_EQ(view.payloads.back(), "message 6");
+  // Commits 2-6 came while the linger ran: at most one fan-out per linger carried them.
+  EXPECT_LE(view.frame_sizes.size(), 3u);
 }
 
 TEST_F(TopicTest, AReconnectingFollowerCatchesUpFromItsCursorInPages) {
