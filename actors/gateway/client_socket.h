@@ -56,12 +56,12 @@ class client_socket : public std::enable_shared_from_this<client_socket> {
   const size_t max_unsent_;
   caf::actor session_;
   std::mutex mu_;
-  int fd_;                    // -1 once the loop closed it
-  std::string pending_;       // bytes the kernel did not take yet, from pending_off_ on
+  int fd_;               // -1 once the loop closed it
+  std::string pending_;  // bytes the kernel did not take yet, from pending_off_ on
   size_t pending_off_ = 0;
   bool writable_armed_ = false;
-  bool closing_ = false;      // no more sends; the loop closes once pending_ is written
-  caf::error reason_;         // why it ends, once closing_
+  bool closing_ = false;  // no more sends; the loop closes once pending_ is written
+  caf::error reason_;     // why it ends, once closing_
 };
 
 using client_socket_ptr = std::shared_ptr<client_socket>;

@@ -25,11 +25,9 @@ using gateway_io_actor = caf::stateful_actor<gateway_io_state>;
 caf::behavior gateway_io(gateway_io_actor* self, int listen_fd, gateway_context_ptr ctx) {
   auto& sys = self->home_system();
   self->state.loop = std::make_shared<socket_loop>(
-      listen_fd, ctx, [&sys, ctx](const client_socket_ptr& socket) {
-        return spawn_session(sys, socket, ctx);
-      });
-  self->attach_functor(
-      [loop = self->state.loop](const caf::error& reason) { loop->stop(reason); });
+      listen_fd, ctx,
+      [&sys, ctx](const client_socket_ptr& socket) { return spawn_session(sys, socket, ctx); });
+  self->attach_functor([loop = self->state.loop](const caf::error& reason) { loop->stop(reason); });
   return {
       [self](drain_atom) { self->state.loop->stop_accepting(); },
       [](caf::get_atom) { return caf::ok_atom_v; },  // answers once accepting: start-up barrier

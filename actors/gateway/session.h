@@ -12,7 +12,6 @@ namespace tidegate::actors {
 /// (session_machine), its timers and its place in the session registry. It writes to the
 /// client through `socket` itself and closes it with the reason it ends with; when the socket
 /// loop sees the connection end first, it sends the session an exit with the reason.
-caf::actor spawn_session(caf::actor_system& sys, client_socket_ptr socket,
-                         gateway_context_ptr ctx);
+caf::actor spawn_session(caf::actor_system& sys, client_socket_ptr socket, gateway_context_ptr ctx);
 
 }  // namespace tidegate::actors

@@ -11,11 +11,12 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
-#include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include "actors/atoms.h"
 #include "actors/gateway/gateway_errc.h"
@@ -99,7 +100,9 @@ void socket_loop::post_and_wait(command::kind what) {
   handled_cv_.wait(guard, [&] { return handled_ >= ticket || stopped_; });
 }
 
-void socket_loop::stop_accepting() { post_and_wait(command::stop_accepting); }
+void socket_loop::stop_accepting() {
+  post_and_wait(command::stop_accepting);
+}
 
 void socket_loop::stop(const caf::error& reason) {
   post_and_wait(command::stop);
