@@ -70,10 +70,9 @@ void read_topics(checker& c, const toml::table& root, topic_config& topics) {
     return;
   }
   const std::string p = "topics";
-  c.only_keys(
-      *t, p,
-      {"keep_ops", "max_age_s", "cache_messages", "idle_passivate_ms", "max_follows_per_user",
-       "fanout_linger_ms", "fanout_linger_followers"});
+  c.only_keys(*t, p,
+              {"keep_ops", "max_age_s", "cache_messages", "idle_passivate_ms",
+               "max_follows_per_user", "fanout_linger_ms", "fanout_linger_followers"});
   read_retention(c, *t, p, topics.retention);
   c.integer(*t, p, "cache_messages", 0, 1'000'000, topics.cache_messages);
   c.integer(*t, p, "idle_passivate_ms", 1, u32_max, topics.idle_passivate_ms);
