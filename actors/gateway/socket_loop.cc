@@ -217,12 +217,14 @@ void socket_loop::admit(int fd) {
   m.accepts.fetch_add(1, gateway_metrics::relaxed);
   m.connections.fetch_add(1, gateway_metrics::relaxed);
   auto s = std::make_shared<client_socket>(fd, *this, ctx_->config.max_unsent_bytes);
-  s->session_ = spawn_(s);
   sockets_.emplace(s.get(), s);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = s.get();
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  // Registered first: a send of the new session that must arm EPOLLOUT finds the fd in epoll.
+  // Its first input is read after this returns, so session_ is set before it is needed.
+  s->session_ = spawn_(s);
 }
 
 void socket_loop::on_readable(const client_socket_ptr& s) {
