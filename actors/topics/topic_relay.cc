@@ -158,18 +158,23 @@ void deliver(relay_actor* self, topic_followers& f, const topic_batch_ptr& batch
   }
 }
 
-// One batch of `held` (consecutive commits of one topic, oldest first).
-topic_batch_ptr merge(std::vector<topic_batch_ptr>& held) {
-  if (held.size() == 1) {
-    return std::move(held.front());
+// Delivers what `f` holds (consecutive commits of one topic, oldest first) as one batch.
+void deliver_held(relay_actor* self, topic_followers& f) {
+  if (f.held.empty()) {
+    return;
   }
-  auto merged = std::make_shared<topic_batch>();
-  merged->topic = held.front()->topic;
-  for (const auto& b : held) {
-    merged->records.insert(merged->records.end(), b->records.begin(), b->records.end());
+  auto batch = f.held.front();
+  if (f.held.size() > 1) {
+    auto merged = std::make_shared<topic_batch>();
+    merged->topic = batch->topic;
+    for (const auto& b : f.held) {
+      merged->records.insert(merged->records.end(), b->records.begin(), b->records.end());
+    }
+    merged->head = f.held.back()->head;
+    batch = std::move(merged);
   }
-  merged->head = held.back()->head;
-  return merged;
+  f.held.clear();
+  deliver(self, f, batch);
 }
 
 // A commit of a topic. A big topic (fanout_linger_followers foreground followers or more) is
@@ -186,18 +191,12 @@ void fan_out(relay_actor* self, const topic_batch_ptr& batch) {
   auto& f = i->second;
   const auto& cfg = st.ctx->config.topics;
   auto now = mono_ms(self);
+  f.held.push_back(batch);  // behind what is held already: the order stays
   if (cfg.fanout_linger_ms == 0 || f.active.size() < cfg.fanout_linger_followers
-      || (f.held.empty() && now >= f.last_fanout_ms + cfg.fanout_linger_ms)) {
-    if (!f.held.empty()) {  // the topic just shrank below the threshold: keep the order
-      f.held.push_back(batch);
-      deliver(self, f, merge(f.held));
-      f.held.clear();
-      return;
-    }
-    deliver(self, f, batch);
+      || (f.held.size() == 1 && now >= f.last_fanout_ms + cfg.fanout_linger_ms)) {
+    deliver_held(self, f);
     return;
   }
-  f.held.push_back(batch);
   if (!f.linger_armed) {
     f.linger_armed = true;
     auto due = f.last_fanout_ms + cfg.fanout_linger_ms;
@@ -211,12 +210,8 @@ void end_linger(relay_actor* self, const std::string& topic) {
   if (i == self->state.topics.end()) {
     return;  // no follower left here: nothing to deliver
   }
-  auto& f = i->second;
-  f.linger_armed = false;
-  if (!f.held.empty()) {
-    deliver(self, f, merge(f.held));
-    f.held.clear();
-  }
+  i->second.linger_armed = false;
+  deliver_held(self, i->second);
 }
 
 caf::result<followed_topics> login(relay_actor* self, const std::string& user) {
