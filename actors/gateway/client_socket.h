@@ -40,10 +40,6 @@ class client_socket : public std::enable_shared_from_this<client_socket> {
   /// session gets an exit with it unless it is the one closing.
   void close(caf::error reason);
 
-  /// The session that owns the protocol of this connection; set once, by the loop, before
-  /// the first byte is read.
-  const caf::actor& session() const { return session_; }
-
  private:
   friend class socket_loop;
 
@@ -54,7 +50,7 @@ class client_socket : public std::enable_shared_from_this<client_socket> {
 
   socket_loop& loop_;
   const size_t max_unsent_;
-  caf::actor session_;
+  caf::actor session_;  // set once by the loop, before the first byte is read
   std::mutex mu_;
   int fd_;               // -1 once the loop closed it
   std::string pending_;  // bytes the kernel did not take yet, from pending_off_ on

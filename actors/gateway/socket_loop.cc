@@ -71,31 +71,26 @@ socket_loop::~socket_loop() {
   ::close(epoll_fd_);
 }
 
-void socket_loop::post(command c) {
-  {
-    std::lock_guard<std::mutex> guard{commands_mu_};
-    if (stopped_) {
-      return;  // stop() closes what is left
-    }
-    commands_.push_back(std::move(c));
-    ++posted_;
-  }
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
-}
-
-void socket_loop::post_and_wait(command::kind what) {
+uint64_t socket_loop::post(command c) {
   uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> guard{commands_mu_};
     if (stopped_) {
-      return;
+      return 0;
     }
-    commands_.push_back({what, nullptr});
+    commands_.push_back(std::move(c));
     ticket = ++posted_;
   }
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  return ticket;
+}
+
+void socket_loop::post_and_wait(command::kind what) {
+  auto ticket = post({what, nullptr});
+  if (ticket == 0) {
+    return;
+  }
   std::unique_lock<std::mutex> guard{commands_mu_};
   handled_cv_.wait(guard, [&] { return handled_ >= ticket || stopped_; });
 }

@@ -4,7 +4,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -56,8 +55,9 @@ class socket_loop {
   };
 
   int epoll_fd() const { return epoll_fd_; }
-  // Queues `c` for the loop's thread and wakes it.
-  void post(command c);
+  // Queues `c` for the loop's thread and wakes it; its ticket, or 0 once stopped (dropped:
+  // stop() closes what is left).
+  uint64_t post(command c);
   // Queues `c` and waits until the loop handled it (or already stopped).
   void post_and_wait(command::kind what);
   void run();
