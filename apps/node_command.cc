@@ -35,6 +35,11 @@ int run_node(const std::string& path, bool check_only) {
             << node->client_port() << ", metrics on http://" << cfg.http.host << ":"
             << node->http_port() << "/metrics, max " << node->context().max_connections
             << " connections" << std::endl;
+  if (cfg.cluster.enabled) {
+    std::cout << "tidegate node " << cfg.node_id << ": cluster member in zone " << cfg.cluster.zone
+              << " on " << cfg.cluster.listen.host << ":" << node->cluster_port() << ", "
+              << cfg.cluster.seeds.size() << " seeds" << std::endl;
+  }
   node->set_config_path(path);
   int sig = 0;
   for (;;) {

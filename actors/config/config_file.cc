@@ -170,7 +170,7 @@ config_result parse_node_config(std::string_view text, std::string_view source_n
   node_config cfg;
   c.only_keys(root, "",
               {"node", "gateway", "http", "supervisor", "apps", "storage", "sync", "buckets",
-               "topics", "businesses"});
+               "topics", "businesses", "cluster"});
   read_node(c, root, cfg);
   read_gateway(c, root, cfg.gateway);
   read_http(c, root, cfg.http);
@@ -178,6 +178,7 @@ config_result parse_node_config(std::string_view text, std::string_view source_n
   read_apps(c, root, cfg.apps);
   read_storage(c, root, cfg.storage);
   read_sync(c, root, cfg.sync);
+  read_cluster(c, root, cfg.cluster);
   if (c.failed()) {
     return {std::nullopt, c.take_error()};
   }

@@ -387,6 +387,53 @@ TEST(ConfigFileTest, TopicsSectionSetsRetentionAndLimits) {
             "gateway.topic_backlog_frames");
 }
 
+TEST(ConfigFileTest, ClusterSectionSetsMembership) {
+  auto none = parse_node_config(with_node(""), "test.toml");
+  ASSERT_TRUE(none.config);
+  EXPECT_FALSE(none.config->cluster.enabled);
+  auto result = parse_node_config(
+      with_node("[cluster]\nlisten = \"0.0.0.0:7201\"\nadvertise = \"10.0.0.1:7201\"\n"
+                "seeds = [\"10.0.0.1:7201\", \"[::1]:7202\"]\nzone = \"hz-1\"\n"
+                "heartbeat_ms = 100\nfailure_timeout_ms = 500\nredial_ms = 250\n"),
+      "test.toml");
+  ASSERT_TRUE(result.config) << result.error->to_string();
+  const auto& c = result.config->cluster;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_EQ(c.listen.host, "0.0.0.0");
+  EXPECT_EQ(c.advertise.host, "10.0.0.1");
+  EXPECT_EQ(c.seeds, (std::vector<std::string>{"10.0.0.1:7201", "[::1]:7202"}));
+  EXPECT_EQ(c.zone, "hz-1");
+  EXPECT_EQ(c.heartbeat_ms, 100u);
+  EXPECT_EQ(c.failure_timeout_ms, 500u);
+  EXPECT_EQ(c.redial_ms, 250u);
+  auto defaults = parse_node_config(with_node("[cluster]\n"), "test.toml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->cluster.advertise.host, "127.0.0.1");  // the listen address
+  EXPECT_EQ(defaults.config->cluster.advertise.port, 7200);
+}
+
+TEST(ConfigFileTest, BadClusterSettingsAreRefusedByKey) {
+  auto e = error_of(with_node("[cluster]\nseeds = \"127.0.0.1:7200\"\n"));
+  EXPECT_EQ(e.key, "cluster.seeds");
+  e = error_of(with_node("[cluster]\nseeds = [\"127.0.0.1:7200\", 7]\n"));
+  EXPECT_EQ(e.key, "cluster.seeds[1]");
+  e = error_of(with_node("[cluster]\nseeds = [\"127.0.0.1:0\"]\n"));
+  EXPECT_EQ(e.key, "cluster.seeds[0]");
+  EXPECT_EQ(e.message, "a seed must name a host and a port to dial, got \"127.0.0.1:0\"");
+  e = error_of(with_node("[cluster]\nseeds = [\"no-port\"]\n"));
+  EXPECT_EQ(e.key, "cluster.seeds[0]");
+  e = error_of(with_node("[cluster]\nzone = \"Zone A\"\n"));
+  EXPECT_EQ(e.key, "cluster.zone");
+  e = error_of(with_node("[cluster]\nheartbeat_ms = 500\nfailure_timeout_ms = 600\n"));
+  EXPECT_EQ(e.key, "cluster.failure_timeout_ms");
+  EXPECT_EQ(e.message, "must be at least twice heartbeat_ms (500), got 600");
+  e = error_of(with_node("[cluster]\nlisten = \"0.0.0.0:7200\"\n"));
+  EXPECT_EQ(e.key, "cluster.advertise");
+  e = error_of(with_node("[cluster]\nseed = []\n"));
+  EXPECT_EQ(e.key, "cluster.seed");
+  EXPECT_EQ(e.message, "unknown key (did you mean cluster.seeds?)");
+}
+
 TEST(ConfigFileTest, BadBucketsAreRefusedByKey) {
   auto bucket = [](const std::string& body) { return error_of(with_node("[[buckets]]\n" + body)); };
   auto e = bucket("name = \"orders\"\nkind = \"user\"\n");

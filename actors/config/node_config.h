@@ -77,6 +77,23 @@ struct storage_settings {
   uint32_t sync_interval_ms = 100;  ///< Periodic mode: how often to fsync.
 };
 
+/// Cluster membership (`[cluster]`, DESIGN §10). Without the section the node is a cluster of
+/// its own and always writable.
+struct cluster_config {
+  bool enabled = false;
+  /// Where the node's membership actor is published (CAF's middleman, BASP).
+  endpoint listen{"127.0.0.1", 7200};
+  /// The address peers dial and the seeds name; default: `listen`.
+  endpoint advertise;
+  /// Cluster addresses ("host:port", as the members advertise them) dialled at start. This
+  /// node's own address may be among them (one list for every node's file).
+  std::vector<std::string> seeds;
+  std::string zone = "default";
+  uint32_t heartbeat_ms = 200;
+  uint32_t failure_timeout_ms = 800;
+  uint32_t redial_ms = 500;
+};
+
 /// Everything a `tidegate node` process reads from its TOML file (docs/configuration.md).
 struct node_config {
   std::string node_id;
@@ -89,6 +106,7 @@ struct node_config {
   std::vector<app_config> apps;
   storage_settings storage;
   sync_config sync = default_sync_config();
+  cluster_config cluster;
 };
 
 }  // namespace tidegate::actors

@@ -31,6 +31,11 @@ std::variant<std::pair<std::string, json>, ingress_error> accept_post(const ingr
   if (auto* err = std::get_if<ingress_error>(&app)) {
     return *err;
   }
+  if (ctx.cfg.refuse_writes) {
+    if (auto why = ctx.cfg.refuse_writes()) {
+      return ingress_error{503, "no_majority", std::move(*why)};
+    }
+  }
   if (auto ct = check_content_type(req.header("content-type"));
       std::holds_alternative<ingress_error>(ct)) {
     return std::get<ingress_error>(ct);

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -29,6 +31,9 @@ struct ingress_config {
   /// The router to call, looked up on each request (a restarted router is found); returns an
   /// invalid handle while none runs. Empty: the actor named "sync" in the system's registry.
   std::function<caf::actor()> router;
+  /// Why this node refuses writes now (keep-majority: it cannot see a majority of the
+  /// cluster), or nullopt. Asked on each authenticated POST, on an HTTP thread. Empty: never.
+  std::function<std::optional<std::string>()> refuse_writes;
   /// The node's clock in Unix milliseconds (signature window). Empty: the system clock.
   std::function<int64_t()> clock;
 };

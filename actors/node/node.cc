@@ -16,6 +16,7 @@
 #include "actors/admin/http_server.h"
 #include "actors/atoms.h"
 #include "actors/config/config_file.h"
+#include "actors/config/endpoint.h"
 #include "actors/gateway/admission.h"
 #include "actors/gateway/gateway_io.h"
 #include "actors/gateway/listen_socket.h"
@@ -29,6 +30,8 @@
 #include "actors/topics/topic_directory.h"
 #include "actors/topics/topic_messages.h"
 #include "actors/topics/topic_relay.h"
+#include "cluster/cluster_atoms.h"
+#include "cluster/membership.h"
 #include "storage/lmdb_env.h"
 #include "storage/oplog_store.h"
 
@@ -127,16 +130,38 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   // outside wakes it). Loaded throughput and latency measured the same (docs/benchmarks.md).
   sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{20});
   add_error_renderers(sys_cfg);
+  cluster::add_message_types(sys_cfg);
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
+  if (cfg.cluster.enabled) {
+    n->cluster_ = std::make_shared<cluster::cluster_status>();
+  }
 
-  n->http_ = std::make_unique<http_server>(cfg.http.host, cfg.http.port, [ctx = n->ctx_] {
-    return render_prometheus(ctx->metrics, ctx->node_id);
-  });
+  n->http_ = std::make_unique<http_server>(
+      cfg.http.host, cfg.http.port, [ctx = n->ctx_, status = n->cluster_] {
+        auto text = render_prometheus(ctx->metrics, ctx->node_id);
+        return status ? text + cluster::render_cluster_metrics(status->snapshot()) : text;
+      });
   if (n->store_) {
     ingress_config icfg;
     icfg.apps = cfg.apps;
     icfg.limits.max_payload_bytes = cfg.sync.max_payload_bytes;
+    if (auto status = n->cluster_) {
+      icfg.refuse_writes = [status]() -> std::optional<std::string> {
+        if (status->writable()) {
+          return std::nullopt;
+        }
+        auto s = status->snapshot();
+        return "this node sees " + std::to_string(s.reachable) + " of the "
+               + std::to_string(s.known)
+               + " known cluster members, not a majority: it accepts no writes until it does";
+      };
+    }
     register_ingress_routes(*n->http_, *n->system_, std::move(icfg));
+  }
+  if (auto status = n->cluster_) {
+    n->http_->handle("GET", "/cluster", [status](const http_request&) {
+      return http_reply{200, "application/json", cluster::render_cluster_json(status->snapshot())};
+    });
   }
   n->http_->handle("POST", "/admin/reload",
                    [self = n.get()](const http_request& req) { return self->reload_request(req); });
@@ -214,7 +239,41 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   if (!up) {
     return nullptr;
   }
+  if (cfg.cluster.enabled) {
+    if (error = n->start_membership(cfg); !error.empty()) {
+      return nullptr;
+    }
+  }
   return n;
+}
+
+std::string node::start_membership(const node_config& cfg) {
+  const auto& cc = cfg.cluster;
+  cluster::membership_settings settings;
+  settings.self.name = cfg.node_id;
+  settings.self.zone = cc.zone;
+  settings.self.host = cc.advertise.host;
+  settings.self.started_at_ms = cluster::unix_ms_now();
+  auto reachable_host = [&cc](const std::string& host) {
+    return host == "0.0.0.0" || host == "::" ? cc.advertise.host : host;
+  };
+  settings.self.client_address =
+      to_string(endpoint{reachable_host(cfg.gateway.listen.host), client_port_});
+  settings.self.http_address = to_string(endpoint{reachable_host(cfg.http.host), http_port()});
+  settings.seeds = cc.seeds;
+  settings.heartbeat_ms = cc.heartbeat_ms;
+  settings.failure_timeout_ms = cc.failure_timeout_ms;
+  settings.redial_ms = cc.redial_ms;
+  membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);
+  auto port = system_->middleman().publish(membership_, cc.listen.port, cc.listen.host.c_str(),
+                                           /*reuse_addr=*/true);
+  if (!port) {
+    return "cluster.listen " + to_string(cc.listen) + ": " + system_->render(port.error());
+  }
+  cluster_port_ = *port;
+  caf::anon_send(membership_, cluster::member_start_atom_v,
+                 cc.advertise.port != 0 ? cc.advertise.port : *port);
+  return {};
 }
 
 std::string node::reload(const node_config& cfg) {
@@ -336,6 +395,13 @@ void node::stop() {
   }
   if (http_) {
     http_->stop();  // its handlers use the actor system: they end first
+  }
+  if (membership_) {
+    caf::scoped_actor self{*system_};
+    self->request(membership_, std::chrono::seconds(2), cluster::leave_atom_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    caf::anon_send_exit(membership_, caf::exit_reason::user_shutdown);
+    membership_ = nullptr;
   }
   stop_accepting();  // closes the listening socket before the middleman goes away
   {

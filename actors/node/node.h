@@ -10,6 +10,7 @@
 
 #include "actors/config/node_config.h"
 #include "actors/gateway/gateway_context.h"
+#include "cluster/cluster_status.h"
 
 namespace tidegate::actors {
 
@@ -45,6 +46,10 @@ class node {
   node& operator=(const node&) = delete;
 
   uint16_t client_port() const { return client_port_; }
+  /// The port the membership actor is published on; 0 without [cluster].
+  uint16_t cluster_port() const { return cluster_port_; }
+  /// What the membership actor sees; null without [cluster].
+  std::shared_ptr<const cluster::cluster_status> membership_status() const { return cluster_; }
   uint16_t http_port() const;
   caf::actor_system& system() { return *system_; }
   /// The node's oplog (reads; tests and tools), or null without [storage].
@@ -63,7 +68,8 @@ class node {
   /// is lost or reused; anything else in `cfg` needs a restart and is ignored here.
   std::string reload(const node_config& cfg);
 
-  /// Ends every actor and the HTTP server. Idempotent.
+  /// Ends every actor and the HTTP server; a cluster member first tells its peers it leaves
+  /// (they forget it rather than wait for it). Idempotent.
   void stop();
 
   /// Prometheus text of this node's metrics.
@@ -75,6 +81,8 @@ class node {
   http_reply reload_request(const http_request& req);
   /// The supervisor's child `name`, or an invalid handle.
   caf::actor child(const std::string& name);
+  /// Spawns and publishes the membership actor (cfg.cluster). Returns why not, or empty.
+  std::string start_membership(const node_config& cfg);
   /// Closes the listening socket; returns once the gateway has done so.
   void stop_accepting();
 
@@ -91,6 +99,9 @@ class node {
   std::mutex reload_mutex_;  // guards config_path_: HTTP threads read it
   std::string config_path_;  ///< For POST /admin/reload; empty when started from a struct.
   uint16_t client_port_ = 0;
+  std::shared_ptr<cluster::cluster_status> cluster_;  // null without [cluster]
+  caf::actor membership_;
+  uint16_t cluster_port_ = 0;
 };
 
 }  // namespace tidegate::actors

@@ -1,0 +1,83 @@
+#include "cluster/cluster_status.h"
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace tidegate::cluster {
+
+cluster_snapshot snapshot_of(const membership_view& view, int64_t now_ms) {
+  cluster_snapshot s;
+  s.self = view.self().name;
+  if (const auto* leader = view.leader()) {
+    s.leader = leader->name;
+  }
+  s.known = view.known_count();
+  s.reachable = view.reachable_count();
+  s.has_majority = view.has_majority();
+  s.members = view.members();
+  s.taken_at_ms = now_ms;
+  return s;
+}
+
+void cluster_status::publish(cluster_snapshot snapshot) {
+  bool writable = snapshot.has_majority;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    snapshot_ = std::move(snapshot);
+  }
+  writable_.store(writable, std::memory_order_release);
+}
+
+cluster_snapshot cluster_status::snapshot() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return snapshot_;
+}
+
+std::string render_cluster_json(const cluster_snapshot& s) {
+  using nlohmann::json;
+  json members = json::array();
+  for (const auto& m : s.members) {
+    json entry{{"name", m.info.name},
+               {"zone", m.info.zone},
+               {"cluster_address", cluster_address(m.info)},
+               {"client_address", m.info.client_address},
+               {"http_address", m.info.http_address},
+               {"started_at_ms", m.info.started_at_ms},
+               {"self", m.self},
+               {"state", m.reachable ? "up" : "unreachable"}};
+    entry["heard_ms_ago"] =
+        m.self || m.last_heard_ms == 0 ? json(nullptr) : json(s.taken_at_ms - m.last_heard_ms);
+    members.push_back(std::move(entry));
+  }
+  json out{{"self", s.self},
+           {"leader", s.leader.empty() ? json(nullptr) : json(s.leader)},
+           {"known", s.known},
+           {"reachable", s.reachable},
+           {"has_majority", s.has_majority},
+           {"members", std::move(members)}};
+  return out.dump();
+}
+
+std::string render_cluster_metrics(const cluster_snapshot& s) {
+  std::ostringstream out;
+  const std::string node = "node=\"" + s.self + "\"";
+  out << "# HELP tidegate_cluster_members_known Members this node knows, itself and unresolved "
+         "seeds included.\n"
+      << "# TYPE tidegate_cluster_members_known gauge\n"
+      << "tidegate_cluster_members_known{" << node << "} " << s.known << "\n"
+      << "# HELP tidegate_cluster_members_reachable Known members heard within the failure "
+         "timeout, itself included.\n"
+      << "# TYPE tidegate_cluster_members_reachable gauge\n"
+      << "tidegate_cluster_members_reachable{" << node << "} " << s.reachable << "\n"
+      << "# HELP tidegate_cluster_has_majority 1 while this node sees a majority and accepts "
+         "writes.\n"
+      << "# TYPE tidegate_cluster_has_majority gauge\n"
+      << "tidegate_cluster_has_majority{" << node << "} " << (s.has_majority ? 1 : 0) << "\n"
+      << "# HELP tidegate_cluster_is_leader 1 while this node is the cluster's leader.\n"
+      << "# TYPE tidegate_cluster_is_leader gauge\n"
+      << "tidegate_cluster_is_leader{" << node << "} " << (s.leader == s.self ? 1 : 0) << "\n";
+  return out.str();
+}
+
+}  // namespace tidegate::cluster

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/membership_view.h"
+
+namespace tidegate::cluster {
+
+/// A membership view frozen at one moment, for readers outside the membership actor.
+struct cluster_snapshot {
+  std::string self;
+  /// Empty while this node sees no majority.
+  std::string leader;
+  size_t known = 0;
+  size_t reachable = 0;
+  bool has_majority = false;
+  /// Oldest first; last_heard_ms are in the steady clock of `taken_at_ms`.
+  std::vector<member_status> members;
+  int64_t taken_at_ms = 0;
+};
+
+/// The snapshot of the membership view; `membership_view` rules made readable.
+cluster_snapshot snapshot_of(const membership_view& view, int64_t now_ms);
+
+/// Where the membership actor publishes what it sees, for the HTTP threads (GET /cluster,
+/// /metrics) and the ingress (keep-majority). Thread-safe; owned by shared_ptr by the node and
+/// the actor. Before the first publish the node is not writable.
+class cluster_status {
+ public:
+  void publish(cluster_snapshot snapshot);
+  cluster_snapshot snapshot() const;
+  /// This node sees a majority: it may act as primary and accept writes (keep-majority).
+  bool writable() const { return writable_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mutex_;
+  cluster_snapshot snapshot_;
+  std::atomic<bool> writable_{false};
+};
+
+/// GET /cluster: {self, leader, known, reachable, has_majority, members: [...]} as JSON text.
+std::string render_cluster_json(const cluster_snapshot& s);
+
+/// Prometheus text (0.0.4) of the membership gauges, labelled with the node id.
+std::string render_cluster_metrics(const cluster_snapshot& s);
+
+}  // namespace tidegate::cluster
