@@ -1,0 +1,169 @@
+#include "tests/support/process_cluster.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "tests/support/test_node.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tidegate::test {
+namespace {
+
+constexpr uint16_t cluster_port = 17200;
+
+}  // namespace
+
+process_cluster::process_cluster(std::vector<std::string> zones, std::string binary)
+    : binary_(std::move(binary)) {
+  std::random_device entropy;
+  std::mt19937 rng{entropy() ^ static_cast<unsigned>(::getpid())};
+  std::uniform_int_distribution<int> octet{2, 254};
+  subnet_ = "127." + std::to_string(octet(rng)) + "." + std::to_string(octet(rng)) + ".";
+  for (auto& zone : zones) {
+    member m;
+    m.zone = std::move(zone);
+    m.data = std::make_unique<storage::temp_dir>();
+    members_.push_back(std::move(m));
+  }
+}
+
+process_cluster::~process_cluster() {
+  for (auto& m : members_) {
+    if (m.process) {
+      m.process->signal(SIGCONT);  // a frozen child cannot be reaped otherwise
+    }
+  }
+}
+
+std::string process_cluster::address(size_t i) const {
+  return subnet_ + std::to_string(i + 1) + ":" + std::to_string(cluster_port);
+}
+
+std::string process_cluster::config_text(size_t i, const std::vector<std::string>& seeds) const {
+  std::string seed_list;
+  for (const auto& s : seeds) {
+    seed_list += (seed_list.empty() ? "\"" : ", \"") + s + "\"";
+  }
+  return "[node]\nid = \"" + name(i) + "\"\nscheduler_threads = 2\n"
+         + "[gateway]\nlisten = \"127.0.0.1:0\"\ndrain_window_ms = 100\n"
+         + "soft_disconnect_grace_ms = 100\n" + "[http]\nlisten = \"127.0.0.1:0\"\n"
+         + "[storage]\ndata_dir = \"" + members_[i].data->path() + "\"\n"
+         + "durability = \"periodic\"\n" + "[cluster]\nlisten = \"" + address(i) + "\"\nseeds = ["
+         + seed_list + "]\n" + "zone = \"" + members_[i].zone + "\"\n"
+         + "[[businesses]]\nname = \"chat\"\nbucket = \"user\"\n" + "[[apps]]\nid = \"" + test_app
+         + "\"\nsecret = \"" + test_secret + "\"\n";
+}
+
+bool process_cluster::start(size_t i, std::optional<std::vector<std::string>> seeds) {
+  std::vector<std::string> all;
+  for (size_t k = 0; k < members_.size(); ++k) {
+    all.push_back(address(k));
+  }
+  auto path = members_[i].data->path() + "/node.toml";
+  std::ofstream{path} << config_text(i, seeds ? *seeds : all);
+  auto& m = members_[i];
+  m.process =
+      std::make_unique<child_process>(std::vector<std::string>{binary_, "node", "--config", path});
+  auto line = m.process->wait_for_line("metrics on", std::chrono::seconds(20));
+  std::smatch match;
+  if (!line || !std::regex_search(*line, match, std::regex{"metrics on http://[0-9.]+:([0-9]+)"})) {
+    ADD_FAILURE() << name(i) << " did not start: " << m.process->err();
+    m.process.reset();
+    return false;
+  }
+  m.http_port = static_cast<uint16_t>(std::stoi(match[1]));
+  if (!m.process->wait_for_line("cluster member", std::chrono::seconds(20))) {
+    ADD_FAILURE() << name(i) << " did not join: " << m.process->err();
+    return false;
+  }
+  return true;
+}
+
+void process_cluster::signal(size_t i, int sig) {
+  if (members_[i].process) {
+    members_[i].process->signal(sig);
+  }
+}
+
+void process_cluster::kill(size_t i) {
+  if (auto& p = members_[i].process) {
+    p->signal(SIGKILL);
+    p->wait(std::chrono::seconds(10));
+    p.reset();
+  }
+}
+
+std::optional<int> process_cluster::stop(size_t i) {
+  auto& p = members_[i].process;
+  if (!p) {
+    return std::nullopt;
+  }
+  p->signal(SIGTERM);
+  auto code = p->wait(std::chrono::seconds(20));
+  p.reset();
+  return code;
+}
+
+std::optional<member_view> process_cluster::view(size_t i) const {
+  if (!members_[i].process) {
+    return std::nullopt;
+  }
+  httplib::Client http{"127.0.0.1", members_[i].http_port};
+  http.set_connection_timeout(std::chrono::seconds(1));
+  http.set_read_timeout(std::chrono::seconds(1));
+  auto res = http.Get("/cluster");
+  if (!res || res->status != 200) {
+    return std::nullopt;
+  }
+  auto doc = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return std::nullopt;
+  }
+  member_view v;
+  v.self = doc.value("self", "");
+  v.leader = doc["leader"].is_string() ? doc["leader"].get<std::string>() : "";
+  v.known = doc.value("known", size_t{0});
+  v.reachable = doc.value("reachable", size_t{0});
+  v.has_majority = doc.value("has_majority", false);
+  for (const auto& m : doc["members"]) {
+    v.states[m.value("name", "")] = m.value("state", "");
+  }
+  return v;
+}
+
+bool process_cluster::wait_for(size_t i, const std::function<bool(const member_view&)>& pred,
+                               std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    if (auto v = view(i); v && pred(*v)) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+std::pair<int, std::string> process_cluster::post(size_t i, const std::string& path,
+                                                  const std::string& body) const {
+  httplib::Client http{"127.0.0.1", members_[i].http_port};
+  http.set_connection_timeout(std::chrono::seconds(2));
+  http.set_read_timeout(std::chrono::seconds(10));
+  httplib::Headers headers{
+      {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
+  auto res = http.Post(path, headers, body, "application/json");
+  if (!res) {
+    return {0, ""};
+  }
+  return {res->status, res->body};
+}
+
+}  // namespace tidegate::test

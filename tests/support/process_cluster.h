@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/temp_dir.h"
+#include "tests/support/child_process.h"
+
+namespace tidegate::test {
+
+/// What one member says of the cluster (GET /cluster).
+struct member_view {
+  std::string self;
+  std::string leader;  ///< Empty without a majority.
+  size_t known = 0;
+  size_t reachable = 0;
+  bool has_majority = false;
+  std::map<std::string, std::string> states;  ///< name -> "up" / "unreachable"
+};
+
+/// A cluster of real `tidegate node` processes on loopback, for multi-process tests. Member i
+/// (0-based) is named "n<i+1>" and publishes its membership on its own loopback address
+/// (127.X.Y.<i+1>, X and Y drawn per harness so that concurrent test binaries do not collide)
+/// with clients and HTTP on ephemeral ports; each has its own data dir. Not thread-safe.
+class process_cluster {
+ public:
+  /// `zones[i]` is member i's zone; the size gives the member count.
+  explicit process_cluster(std::vector<std::string> zones, std::string binary);
+  ~process_cluster();
+
+  size_t size() const { return members_.size(); }
+  std::string name(size_t i) const { return "n" + std::to_string(i + 1); }
+  /// Member i's cluster address ("host:port").
+  std::string address(size_t i) const;
+
+  /// Starts member i with every member's address as its seeds (or `seeds` when given) and
+  /// waits until it serves; fails the test and returns false if it does not within 20 s.
+  bool start(size_t i, std::optional<std::vector<std::string>> seeds = std::nullopt);
+  bool running(size_t i) const { return members_[i].process != nullptr; }
+  /// Sends `sig` to member i (SIGSTOP, SIGCONT, SIGKILL, ...).
+  void signal(size_t i, int sig);
+  /// SIGKILLs member i and reaps it.
+  void kill(size_t i);
+  /// SIGTERMs member i and waits for it to exit; returns its exit code.
+  std::optional<int> stop(size_t i);
+
+  /// Member i's view, or nullopt if it does not answer within a second.
+  std::optional<member_view> view(size_t i) const;
+  /// Polls member i's view every 20 ms until `pred` holds; false after `timeout`.
+  bool wait_for(size_t i, const std::function<bool(const member_view&)>& pred,
+                std::chrono::milliseconds timeout) const;
+
+  /// POSTs `body` (JSON) to member i's HTTP `path` with the test app's credentials; returns
+  /// the status (0 when it does not answer) and the body.
+  std::pair<int, std::string> post(size_t i, const std::string& path,
+                                   const std::string& body) const;
+
+ private:
+  struct member {
+    std::string zone;
+    std::unique_ptr<storage::temp_dir> data;
+    std::unique_ptr<child_process> process;
+    uint16_t http_port = 0;
+  };
+  std::string config_text(size_t i, const std::vector<std::string>& seeds) const;
+
+  std::string binary_;
+  std::string subnet_;  // "127.X.Y."
+  std::vector<member> members_;
+};
+
+}  // namespace tidegate::test
