@@ -1,5 +1,7 @@
 #include "cluster/cluster_status.h"
 
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +36,48 @@ cluster_snapshot cluster_status::snapshot() const {
   return snapshot_;
 }
 
-std::string render_cluster_json(const cluster_snapshot& s) {
+void cluster_status::publish_map(shard_map map) {
+  auto next = std::make_shared<const shard_map>(std::move(map));
+  std::lock_guard<std::mutex> guard{mutex_};
+  map_ = std::move(next);
+}
+
+std::shared_ptr<const shard_map> cluster_status::map() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return map_;
+}
+
+namespace {
+
+struct map_counts {
+  std::map<std::string, size_t> primaries;
+  std::map<std::string, size_t> replicas;
+  size_t unavailable = 0;  // shards whose primary is not reachable
+};
+
+map_counts count(const shard_map& map, const cluster_snapshot& s) {
+  map_counts c;
+  std::set<std::string> up;
+  for (const auto& m : s.members) {
+    if (m.reachable) {
+      up.insert(m.info.name);
+    }
+  }
+  for (const auto& o : map.shards) {
+    ++c.primaries[o.primary];
+    if (!o.replica.empty()) {
+      ++c.replicas[o.replica];
+    }
+    if (up.count(o.primary) == 0) {
+      ++c.unavailable;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map) {
   using nlohmann::json;
   json members = json::array();
   for (const auto& m : s.members) {
@@ -56,10 +99,33 @@ std::string render_cluster_json(const cluster_snapshot& s) {
            {"reachable", s.reachable},
            {"has_majority", s.has_majority},
            {"members", std::move(members)}};
+  auto c = count(map, s);
+  out["map"] = {{"term", map.term},
+                {"version", map.version},
+                {"issued_by", map.issued_by},
+                {"shards", map.shards.size()},
+                {"primaries", c.primaries},
+                {"replicas", c.replicas},
+                {"unavailable", c.unavailable}};
   return out.dump();
 }
 
-std::string render_cluster_metrics(const cluster_snapshot& s) {
+std::string render_shards_json(const shard_map& map) {
+  using nlohmann::json;
+  json shards = json::array();
+  for (size_t i = 0; i < map.shards.size(); ++i) {
+    const auto& o = map.shards[i];
+    shards.push_back(
+        {{"shard", i}, {"primary", o.primary}, {"replica", o.replica}, {"epoch", o.epoch}});
+  }
+  json out{{"term", map.term},
+           {"version", map.version},
+           {"issued_by", map.issued_by},
+           {"shards", std::move(shards)}};
+  return out.dump();
+}
+
+std::string render_cluster_metrics(const cluster_snapshot& s, const shard_map& map) {
   std::ostringstream out;
   const std::string node = "node=\"" + s.self + "\"";
   out << "# HELP tidegate_cluster_members_known Members this node knows, itself and unresolved "
@@ -76,7 +142,15 @@ std::string render_cluster_metrics(const cluster_snapshot& s) {
       << "tidegate_cluster_has_majority{" << node << "} " << (s.has_majority ? 1 : 0) << "\n"
       << "# HELP tidegate_cluster_is_leader 1 while this node is the cluster's leader.\n"
       << "# TYPE tidegate_cluster_is_leader gauge\n"
-      << "tidegate_cluster_is_leader{" << node << "} " << (s.leader == s.self ? 1 : 0) << "\n";
+      << "tidegate_cluster_is_leader{" << node << "} " << (s.leader == s.self ? 1 : 0) << "\n"
+      << "# HELP tidegate_cluster_map_version Version of the committed shard map here.\n"
+      << "# TYPE tidegate_cluster_map_version gauge\n"
+      << "tidegate_cluster_map_version{" << node << "} " << map.version << "\n"
+      << "# HELP tidegate_cluster_shards_unavailable Shards whose primary this node cannot "
+         "reach.\n"
+      << "# TYPE tidegate_cluster_shards_unavailable gauge\n"
+      << "tidegate_cluster_shards_unavailable{" << node << "} " << count(map, s).unavailable
+      << "\n";
   return out.str();
 }
 

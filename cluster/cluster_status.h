@@ -3,11 +3,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "cluster/membership_view.h"
+#include "cluster/shard_map.h"
 
 namespace tidegate::cluster {
 
@@ -37,16 +39,25 @@ class cluster_status {
   /// This node sees a majority: it may act as primary and accept writes (keep-majority).
   bool writable() const { return writable_.load(std::memory_order_acquire); }
 
+  /// The controller's committed shard map (version 0: none yet).
+  void publish_map(shard_map map);
+  std::shared_ptr<const shard_map> map() const;
+
  private:
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
+  std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();
   std::atomic<bool> writable_{false};
 };
 
-/// GET /cluster: {self, leader, known, reachable, has_majority, members: [...]} as JSON text.
-std::string render_cluster_json(const cluster_snapshot& s);
+/// GET /cluster: {self, leader, known, reachable, has_majority, members: [...], map: {term,
+/// version, issued_by, shards, per member: primaries and replicas, unavailable}} as JSON.
+std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map);
 
-/// Prometheus text (0.0.4) of the membership gauges, labelled with the node id.
-std::string render_cluster_metrics(const cluster_snapshot& s);
+/// GET /cluster/shards: {term, version, issued_by, shards: [{shard, primary, replica, epoch}]}.
+std::string render_shards_json(const shard_map& map);
+
+/// Prometheus text (0.0.4) of the membership and map gauges, labelled with the node id.
+std::string render_cluster_metrics(const cluster_snapshot& s, const shard_map& map);
 
 }  // namespace tidegate::cluster

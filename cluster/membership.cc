@@ -13,7 +13,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "cluster/cluster_atoms.h"
+#include "cluster/controller.h"
 #include "cluster/membership_view.h"
+#include "cluster/shard_map.h"
 
 namespace tidegate::cluster {
 namespace {
@@ -43,6 +45,8 @@ struct membership_state {
   /// Links to peers' membership actors, by cluster address. A link is monitored: its
   /// down_msg (the peer's process died or its connection broke) removes it.
   std::map<std::string, caf::actor> links;
+  /// The controllers of the members, by name, as their heartbeats name them.
+  std::map<std::string, caf::actor> controllers;
   std::set<std::string> dialing;                // addresses with a connect in flight
   std::map<std::string, int64_t> last_dial_ms;  // address -> when it was last dialled
   int64_t last_tick_ms = 0;
@@ -52,13 +56,30 @@ struct membership_state {
 
 using membership_actor = caf::stateful_actor<membership_state>;
 
+/// Publishes the view to the status and to the local controller (with the controllers of the
+/// reachable peers).
 void publish(membership_actor* self) {
-  self->state.status->publish(snapshot_of(*self->state.view, steady_ms_now()));
+  auto& st = self->state;
+  auto snapshot = snapshot_of(*st.view, steady_ms_now());
+  st.status->publish(snapshot);
+  if (st.settings.controller) {
+    controller_view view;
+    for (const auto& m : snapshot.members) {
+      if (m.self || !m.reachable) {
+        continue;
+      }
+      if (auto it = st.controllers.find(m.info.name); it != st.controllers.end() && it->second) {
+        view.controllers.emplace(m.info.name, it->second);
+      }
+    }
+    view.snapshot = std::move(snapshot);
+    self->send(st.settings.controller, members_atom_v, std::move(view));
+  }
 }
 
 void send_heartbeat(membership_actor* self, const caf::actor& peer) {
   auto& view = *self->state.view;
-  self->send(peer, heartbeat_atom_v, view.self(), view.infos());
+  self->send(peer, heartbeat_atom_v, view.self(), view.infos(), self->state.settings.controller);
 }
 
 /// Keeps `peer` as the link to `address` (monitored) unless one exists.
@@ -170,7 +191,8 @@ caf::behavior membership(membership_actor* self, membership_settings settings,
         self->delayed_send(self, std::chrono::milliseconds(self->state.settings.heartbeat_ms),
                            member_tick_atom_v);
       },
-      [self](heartbeat_atom, const member_info& from, const std::vector<member_info>& known) {
+      [self](heartbeat_atom, const member_info& from, const std::vector<member_info>& known,
+             const caf::actor& controller) {
         auto& st = self->state;
         if (!st.view || st.leaving) {
           return;  // not started yet: its next heartbeat comes a period later
@@ -181,6 +203,7 @@ caf::behavior membership(membership_actor* self, membership_settings settings,
         if (auto sender = caf::actor_cast<caf::actor>(self->current_sender())) {
           adopt_link(self, cluster_address(from), sender);
         }
+        st.controllers[from.name] = controller;
         for (const auto& m : known) {
           st.view->learn(m);  // the next tick dials what is new
         }
@@ -218,6 +241,9 @@ caf::behavior membership(membership_actor* self, membership_settings settings,
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<member_info>("tidegate::cluster::member_info");
   cfg.add_message_type<std::vector<member_info>>("std::vector<tidegate::cluster::member_info>");
+  cfg.add_message_type<shard_owner>("tidegate::cluster::shard_owner");
+  cfg.add_message_type<std::vector<shard_owner>>("std::vector<tidegate::cluster::shard_owner>");
+  cfg.add_message_type<shard_map>("tidegate::cluster::shard_map");
 }
 
 caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings,

@@ -28,6 +28,9 @@ struct membership_settings {
   uint32_t redial_ms = 500;
   /// A dial that has not completed after this long has failed.
   uint32_t connect_timeout_ms = 2000;
+  /// This node's controller: told the view after every change, and named to the peers in
+  /// every heartbeat so their controllers can reach it.
+  caf::actor controller;
 };
 
 /// Registers the types that travel between members with CAF, under the same names on every

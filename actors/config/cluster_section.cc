@@ -43,18 +43,61 @@ void read_seeds(checker& c, const toml::table& t, std::vector<std::string>& seed
   }
 }
 
+// [[cluster.zone_rules]]: first_shard, last_shard, zone.
+void read_zone_rules(checker& c, const toml::table& t, uint32_t shards,
+                     std::vector<zone_rule_config>& rules) {
+  const toml::node* node = t.get("zone_rules");
+  if (node == nullptr) {
+    return;
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    c.fail(*node, "cluster.zone_rules",
+           std::string{"expected an array of tables ([[cluster.zone_rules]]), got "}
+               + a_type_name(node->type()));
+    return;
+  }
+  const int64_t last = int64_t{shards} - 1;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::table& r = *array->get(i)->as_table();
+    const std::string path = "cluster.zone_rules[" + std::to_string(i) + "]";
+    zone_rule_config rule;
+    c.only_keys(r, path, {"first_shard", "last_shard", "zone"});
+    auto* first = c.integer(r, path, "first_shard", 0, last, rule.first_shard);
+    auto* end = c.integer(r, path, "last_shard", 0, last, rule.last_shard);
+    if (auto* zone = c.string(r, path, "zone", rule.zone, /*required=*/true)) {
+      if (!is_node_id(rule.zone)) {
+        c.fail(*zone, path + ".zone",
+               "must be 1 to 64 characters of a-z, 0-9 and '-', got " + quoted(rule.zone));
+      }
+    }
+    if (first == nullptr && !c.failed()) {
+      c.fail(r, path + ".first_shard", "missing required key");
+    }
+    if (end == nullptr && !c.failed()) {
+      c.fail(r, path + ".last_shard", "missing required key");
+    }
+    if (!c.failed() && rule.first_shard > rule.last_shard) {
+      c.fail(*first, path + ".first_shard",
+             "must not exceed last_shard (" + std::to_string(rule.last_shard) + "), got "
+                 + std::to_string(rule.first_shard));
+    }
+    rules.push_back(std::move(rule));
+  }
+}
+
 }  // namespace
 
-void read_cluster(checker& c, const toml::table& root, cluster_config& cluster) {
+void read_cluster(checker& c, const toml::table& root, uint32_t shards, cluster_config& cluster) {
   const toml::table* t = c.table(root, "", "cluster");
   if (t == nullptr) {
     return;
   }
   cluster.enabled = true;
   const std::string_view p = "cluster";
-  c.only_keys(
-      *t, p,
-      {"listen", "advertise", "seeds", "zone", "heartbeat_ms", "failure_timeout_ms", "redial_ms"});
+  c.only_keys(*t, p,
+              {"listen", "advertise", "seeds", "zone", "heartbeat_ms", "failure_timeout_ms",
+               "redial_ms", "zone_rules"});
   c.address(*t, p, "listen", cluster.listen);
   c.address(*t, p, "advertise", cluster.advertise);
   read_seeds(c, *t, cluster.seeds);
@@ -67,6 +110,7 @@ void read_cluster(checker& c, const toml::table& root, cluster_config& cluster) 
   c.integer(*t, p, "heartbeat_ms", 10, 60'000, cluster.heartbeat_ms);
   auto* timeout = c.integer(*t, p, "failure_timeout_ms", 20, 600'000, cluster.failure_timeout_ms);
   c.integer(*t, p, "redial_ms", 10, 600'000, cluster.redial_ms);
+  read_zone_rules(c, *t, shards, cluster.zone_rules);
   if (c.failed()) {
     return;
   }

@@ -178,7 +178,11 @@ config_result parse_node_config(std::string_view text, std::string_view source_n
   read_apps(c, root, cfg.apps);
   read_storage(c, root, cfg.storage);
   read_sync(c, root, cfg.sync);
-  read_cluster(c, root, cfg.cluster);
+  read_cluster(c, root, cfg.sync.shards, cfg.cluster);
+  if (!c.failed() && cfg.cluster.enabled && cfg.storage.data_dir.empty()) {
+    // The shard map's promises are persisted there (and a member hosts shards).
+    c.fail(*root.get("cluster"), "cluster", "a cluster member needs storage.data_dir");
+  }
   if (c.failed()) {
     return {std::nullopt, c.take_error()};
   }

@@ -387,12 +387,17 @@ TEST(ConfigFileTest, TopicsSectionSetsRetentionAndLimits) {
             "gateway.topic_backlog_frames");
 }
 
+// A cluster member's file: [cluster] needs a data_dir.
+std::string member_of(const std::string& cluster) {
+  return with_node("[storage]\ndata_dir = \"/var/lib/tidegate\"\n" + cluster);
+}
+
 TEST(ConfigFileTest, ClusterSectionSetsMembership) {
   auto none = parse_node_config(with_node(""), "test.toml");
   ASSERT_TRUE(none.config);
   EXPECT_FALSE(none.config->cluster.enabled);
   auto result = parse_node_config(
-      with_node("[cluster]\nlisten = \"0.0.0.0:7201\"\nadvertise = \"10.0.0.1:7201\"\n"
+      member_of("[cluster]\nlisten = \"0.0.0.0:7201\"\nadvertise = \"10.0.0.1:7201\"\n"
                 "seeds = [\"10.0.0.1:7201\", \"[::1]:7202\"]\nzone = \"hz-1\"\n"
                 "heartbeat_ms = 100\nfailure_timeout_ms = 500\nredial_ms = 250\n"),
       "test.toml");
@@ -406,32 +411,57 @@ TEST(ConfigFileTest, ClusterSectionSetsMembership) {
   EXPECT_EQ(c.heartbeat_ms, 100u);
   EXPECT_EQ(c.failure_timeout_ms, 500u);
   EXPECT_EQ(c.redial_ms, 250u);
-  auto defaults = parse_node_config(with_node("[cluster]\n"), "test.toml");
+  auto defaults = parse_node_config(member_of("[cluster]\n"), "test.toml");
   ASSERT_TRUE(defaults.config);
   EXPECT_EQ(defaults.config->cluster.advertise.host, "127.0.0.1");  // the listen address
   EXPECT_EQ(defaults.config->cluster.advertise.port, 7200);
+  auto rules = parse_node_config(
+      member_of("[cluster]\n[[cluster.zone_rules]]\nfirst_shard = 0\nlast_shard = 511\n"
+                "zone = \"a\"\n[[cluster.zone_rules]]\nfirst_shard = 512\nlast_shard = 1023\n"
+                "zone = \"b\"\n"),
+      "test.toml");
+  ASSERT_TRUE(rules.config) << rules.error->to_string();
+  ASSERT_EQ(rules.config->cluster.zone_rules.size(), 2u);
+  EXPECT_EQ(rules.config->cluster.zone_rules[1].first_shard, 512u);
+  EXPECT_EQ(rules.config->cluster.zone_rules[1].last_shard, 1023u);
+  EXPECT_EQ(rules.config->cluster.zone_rules[1].zone, "b");
 }
 
 TEST(ConfigFileTest, BadClusterSettingsAreRefusedByKey) {
-  auto e = error_of(with_node("[cluster]\nseeds = \"127.0.0.1:7200\"\n"));
+  auto e = error_of(member_of("[cluster]\nseeds = \"127.0.0.1:7200\"\n"));
   EXPECT_EQ(e.key, "cluster.seeds");
-  e = error_of(with_node("[cluster]\nseeds = [\"127.0.0.1:7200\", 7]\n"));
+  e = error_of(member_of("[cluster]\nseeds = [\"127.0.0.1:7200\", 7]\n"));
   EXPECT_EQ(e.key, "cluster.seeds[1]");
-  e = error_of(with_node("[cluster]\nseeds = [\"127.0.0.1:0\"]\n"));
+  e = error_of(member_of("[cluster]\nseeds = [\"127.0.0.1:0\"]\n"));
   EXPECT_EQ(e.key, "cluster.seeds[0]");
   EXPECT_EQ(e.message, "a seed must name a host and a port to dial, got \"127.0.0.1:0\"");
-  e = error_of(with_node("[cluster]\nseeds = [\"no-port\"]\n"));
+  e = error_of(member_of("[cluster]\nseeds = [\"no-port\"]\n"));
   EXPECT_EQ(e.key, "cluster.seeds[0]");
-  e = error_of(with_node("[cluster]\nzone = \"Zone A\"\n"));
+  e = error_of(member_of("[cluster]\nzone = \"Zone A\"\n"));
   EXPECT_EQ(e.key, "cluster.zone");
-  e = error_of(with_node("[cluster]\nheartbeat_ms = 500\nfailure_timeout_ms = 600\n"));
+  e = error_of(member_of("[cluster]\nheartbeat_ms = 500\nfailure_timeout_ms = 600\n"));
   EXPECT_EQ(e.key, "cluster.failure_timeout_ms");
   EXPECT_EQ(e.message, "must be at least twice heartbeat_ms (500), got 600");
-  e = error_of(with_node("[cluster]\nlisten = \"0.0.0.0:7200\"\n"));
+  e = error_of(member_of("[cluster]\nlisten = \"0.0.0.0:7200\"\n"));
   EXPECT_EQ(e.key, "cluster.advertise");
-  e = error_of(with_node("[cluster]\nseed = []\n"));
+  e = error_of(member_of("[cluster]\nseed = []\n"));
   EXPECT_EQ(e.key, "cluster.seed");
   EXPECT_EQ(e.message, "unknown key (did you mean cluster.seeds?)");
+  e = error_of(with_node("[cluster]\n"));
+  EXPECT_EQ(e.key, "cluster");
+  EXPECT_EQ(e.message, "a cluster member needs storage.data_dir");
+  auto rule = [](const std::string& body) {
+    return error_of(member_of("[cluster]\n[[cluster.zone_rules]]\n" + body));
+  };
+  e = rule("first_shard = 0\nlast_shard = 1024\nzone = \"a\"\n");
+  EXPECT_EQ(e.key, "cluster.zone_rules[0].last_shard");
+  EXPECT_EQ(e.message, "must be between 0 and 1023, got 1024");
+  e = rule("first_shard = 9\nlast_shard = 3\nzone = \"a\"\n");
+  EXPECT_EQ(e.key, "cluster.zone_rules[0].first_shard");
+  e = rule("first_shard = 0\nlast_shard = 3\n");
+  EXPECT_EQ(e.key, "cluster.zone_rules[0].zone");
+  e = rule("last_shard = 3\nzone = \"a\"\n");
+  EXPECT_EQ(e.key, "cluster.zone_rules[0].first_shard");
 }
 
 TEST(ConfigFileTest, BadBucketsAreRefusedByKey) {

@@ -77,6 +77,13 @@ struct storage_settings {
   uint32_t sync_interval_ms = 100;  ///< Periodic mode: how often to fsync.
 };
 
+/// Virtual shards [first_shard, last_shard] have their home in `zone` (`[[cluster.zone_rules]]`).
+struct zone_rule_config {
+  uint32_t first_shard = 0;
+  uint32_t last_shard = 0;
+  std::string zone;
+};
+
 /// Cluster membership (`[cluster]`, DESIGN §10). Without the section the node is a cluster of
 /// its own and always writable.
 struct cluster_config {
@@ -92,6 +99,8 @@ struct cluster_config {
   uint32_t heartbeat_ms = 200;
   uint32_t failure_timeout_ms = 800;
   uint32_t redial_ms = 500;
+  /// Home zones of shard ranges; a shard no rule covers may live in any zone.
+  std::vector<zone_rule_config> zone_rules;
 };
 
 /// Everything a `tidegate node` process reads from its TOML file (docs/configuration.md).

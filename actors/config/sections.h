@@ -14,7 +14,8 @@ void read_storage(checker& c, const toml::table& root, storage_settings& storage
 /// default one) and [[businesses]] (name -> bucket) on top of the default buckets.
 void read_sync(checker& c, const toml::table& root, sync_config& sync);
 
-/// [cluster]: listen, advertise, seeds, zone, heartbeat_ms, failure_timeout_ms, redial_ms.
-void read_cluster(checker& c, const toml::table& root, cluster_config& cluster);
+/// [cluster]: listen, advertise, seeds, zone, heartbeat_ms, failure_timeout_ms, redial_ms,
+/// and [[cluster.zone_rules]] over `shards` virtual shards. A member needs storage.data_dir.
+void read_cluster(checker& c, const toml::table& root, uint32_t shards, cluster_config& cluster);
 
 }  // namespace tidegate::actors::config_detail

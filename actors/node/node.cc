@@ -31,6 +31,7 @@
 #include "actors/topics/topic_messages.h"
 #include "actors/topics/topic_relay.h"
 #include "cluster/cluster_atoms.h"
+#include "cluster/controller.h"
 #include "cluster/membership.h"
 #include "storage/lmdb_env.h"
 #include "storage/oplog_store.h"
@@ -139,7 +140,8 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   n->http_ = std::make_unique<http_server>(
       cfg.http.host, cfg.http.port, [ctx = n->ctx_, status = n->cluster_] {
         auto text = render_prometheus(ctx->metrics, ctx->node_id);
-        return status ? text + cluster::render_cluster_metrics(status->snapshot()) : text;
+        return status ? text + cluster::render_cluster_metrics(status->snapshot(), *status->map())
+                      : text;
       });
   if (n->store_) {
     ingress_config icfg;
@@ -160,7 +162,11 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   }
   if (auto status = n->cluster_) {
     n->http_->handle("GET", "/cluster", [status](const http_request&) {
-      return http_reply{200, "application/json", cluster::render_cluster_json(status->snapshot())};
+      return http_reply{200, "application/json",
+                        cluster::render_cluster_json(status->snapshot(), *status->map())};
+    });
+    n->http_->handle("GET", "/cluster/shards", [status](const http_request&) {
+      return http_reply{200, "application/json", cluster::render_shards_json(*status->map())};
     });
   }
   n->http_->handle("POST", "/admin/reload",
@@ -264,6 +270,19 @@ std::string node::start_membership(const node_config& cfg) {
   settings.heartbeat_ms = cc.heartbeat_ms;
   settings.failure_timeout_ms = cc.failure_timeout_ms;
   settings.redial_ms = cc.redial_ms;
+  cluster::controller_settings control;
+  control.self = cfg.node_id;
+  control.shard_count = cfg.sync.shards;
+  for (const auto& rule : cc.zone_rules) {
+    control.zone_rules.push_back({rule.first_shard, rule.last_shard, rule.zone});
+  }
+  control.state_path = cfg.storage.data_dir + "/cluster-map.state";
+  std::string error;
+  settings.controller = cluster::spawn_controller(*system_, std::move(control), cluster_, error);
+  if (!settings.controller) {
+    return "cluster map: " + error;
+  }
+  controller_ = settings.controller;
   membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);
   auto port = system_->middleman().publish(membership_, cc.listen.port, cc.listen.host.c_str(),
                                            /*reuse_addr=*/true);
@@ -401,7 +420,9 @@ void node::stop() {
     self->request(membership_, std::chrono::seconds(2), cluster::leave_atom_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     caf::anon_send_exit(membership_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(controller_, caf::exit_reason::user_shutdown);
     membership_ = nullptr;
+    controller_ = nullptr;
   }
   stop_accepting();  // closes the listening socket before the middleman goes away
   {

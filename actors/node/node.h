@@ -101,6 +101,7 @@ class node {
   uint16_t client_port_ = 0;
   std::shared_ptr<cluster::cluster_status> cluster_;  // null without [cluster]
   caf::actor membership_;
+  caf::actor controller_;
   uint16_t cluster_port_ = 0;
 };
 

@@ -58,7 +58,7 @@ std::string process_cluster::config_text(size_t i, const std::vector<std::string
          + "soft_disconnect_grace_ms = 100\n" + "[http]\nlisten = \"127.0.0.1:0\"\n"
          + "[storage]\ndata_dir = \"" + members_[i].data->path() + "\"\n"
          + "durability = \"periodic\"\n" + "[cluster]\nlisten = \"" + address(i) + "\"\nseeds = ["
-         + seed_list + "]\n" + "zone = \"" + members_[i].zone + "\"\n"
+         + seed_list + "]\n" + "zone = \"" + members_[i].zone + "\"\n" + cluster_extra_
          + "[[businesses]]\nname = \"chat\"\nbucket = \"user\"\n" + "[[apps]]\nid = \"" + test_app
          + "\"\nsecret = \"" + test_secret + "\"\n";
 }
@@ -137,7 +137,33 @@ std::optional<member_view> process_cluster::view(size_t i) const {
   for (const auto& m : doc["members"]) {
     v.states[m.value("name", "")] = m.value("state", "");
   }
+  const auto& map = doc["map"];
+  v.map_term = map.value("term", uint64_t{0});
+  v.map_version = map.value("version", uint64_t{0});
+  v.primaries = map.value("primaries", std::map<std::string, size_t>{});
+  v.unavailable = map.value("unavailable", size_t{0});
   return v;
+}
+
+std::vector<shard_row> process_cluster::shards(size_t i) const {
+  if (!members_[i].process) {
+    return {};
+  }
+  httplib::Client http{"127.0.0.1", members_[i].http_port};
+  http.set_read_timeout(std::chrono::seconds(2));
+  auto res = http.Get("/cluster/shards");
+  if (!res || res->status != 200) {
+    return {};
+  }
+  auto doc = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  std::vector<shard_row> out;
+  if (doc.is_discarded()) {
+    return out;
+  }
+  for (const auto& s : doc["shards"]) {
+    out.push_back({s.value("primary", ""), s.value("replica", ""), s.value("epoch", uint64_t{0})});
+  }
+  return out;
 }
 
 bool process_cluster::wait_for(size_t i, const std::function<bool(const member_view&)>& pred,

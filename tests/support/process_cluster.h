@@ -21,6 +21,19 @@ struct member_view {
   size_t reachable = 0;
   bool has_majority = false;
   std::map<std::string, std::string> states;  ///< name -> "up" / "unreachable"
+  /// The committed shard map there: (term, version), shards per primary, shards whose primary
+  /// it cannot reach.
+  uint64_t map_term = 0;
+  uint64_t map_version = 0;
+  std::map<std::string, size_t> primaries;
+  size_t unavailable = 0;
+};
+
+/// One shard's owners (GET /cluster/shards).
+struct shard_row {
+  std::string primary;
+  std::string replica;
+  uint64_t epoch = 0;
 };
 
 /// A cluster of real `tidegate node` processes on loopback, for multi-process tests. Member i
@@ -31,6 +44,9 @@ class process_cluster {
  public:
   /// `zones[i]` is member i's zone; the size gives the member count.
   explicit process_cluster(std::vector<std::string> zones, std::string binary);
+
+  /// TOML appended to every member's [cluster] table from the next start on (zone rules).
+  void set_cluster_extra(std::string toml) { cluster_extra_ = std::move(toml); }
   ~process_cluster();
 
   size_t size() const { return members_.size(); }
@@ -51,6 +67,8 @@ class process_cluster {
 
   /// Member i's view, or nullopt if it does not answer within a second.
   std::optional<member_view> view(size_t i) const;
+  /// Member i's committed shard map, indexed by shard; empty if it does not answer.
+  std::vector<shard_row> shards(size_t i) const;
   /// Polls member i's view every 20 ms until `pred` holds; false after `timeout`.
   bool wait_for(size_t i, const std::function<bool(const member_view&)>& pred,
                 std::chrono::milliseconds timeout) const;
@@ -71,6 +89,7 @@ class process_cluster {
 
   std::string binary_;
   std::string subnet_;  // "127.X.Y."
+  std::string cluster_extra_;
   std::vector<member> members_;
 };
 

@@ -1,0 +1,232 @@
+#include "cluster/controller.h"
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "cluster/cluster_atoms.h"
+#include "cluster/map_consensus.h"
+
+namespace tidegate::cluster {
+namespace {
+
+int64_t steady_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct controller_state {
+  controller_settings settings;
+  std::shared_ptr<cluster_status> status;
+  std::optional<map_acceptor> acceptor;
+  std::optional<map_proposer> proposer;  // while this node leads
+  controller_view view;
+  int64_t last_retry_ms = 0;
+  int64_t leader_since_ms = 0;
+  static inline const char* name = "controller";
+};
+
+using controller_actor = caf::stateful_actor<controller_state>;
+
+/// Persists the acceptor's state; false (logged) if it could not: then nothing is answered,
+/// since a promise or acceptance that a restart could forget is worth nothing.
+bool persist(controller_actor* self) {
+  auto& st = self->state;
+  auto why = save_map_state(st.settings.state_path, st.acceptor->state());
+  if (!why.empty()) {
+    std::cerr << "tidegate: controller: " << why << "\n";
+    return false;
+  }
+  return true;
+}
+
+void publish_committed(controller_actor* self) {
+  self->state.status->publish_map(self->state.acceptor->state().committed);
+}
+
+std::vector<member_info> members_up(const cluster_snapshot& s) {
+  std::vector<member_info> up;
+  for (const auto& m : s.members) {
+    if (m.reachable) {
+      up.push_back(m.info);
+    }
+  }
+  return up;
+}
+
+void start_proposer(controller_actor* self, uint64_t at_least) {
+  auto& st = self->state;
+  size_t majority = st.view.snapshot.known / 2 + 1;
+  at_least = std::max(at_least, st.acceptor->state().promised_term);
+  st.proposer.emplace(st.settings.self, at_least, majority);
+  auto term = st.proposer->term();
+  if (st.acceptor->prepare(term) && persist(self)) {
+    st.proposer->promised(st.settings.self, st.acceptor->state().accepted);
+  }
+  for (const auto& [name, peer] : st.view.controllers) {
+    self->send(peer, map_prepare_atom_v, term, st.settings.self);
+  }
+  st.last_retry_ms = steady_ms_now();
+}
+
+void send_proposal(controller_actor* self, const shard_map& map) {
+  for (const auto& [name, peer] : self->state.view.controllers) {
+    self->send(peer, map_propose_atom_v, map);
+  }
+}
+
+void on_committed(controller_actor* self, const shard_map& map) {
+  auto& st = self->state;
+  if (st.acceptor->commit(map)) {
+    persist(self);
+    publish_committed(self);
+  }
+  for (const auto& [name, peer] : st.view.controllers) {
+    self->send(peer, map_commit_atom_v, map);
+  }
+}
+
+/// The leader's step: prepare, then propose the placement of the members up when it differs
+/// from the base (or the base is not known to be committed), and re-send what may be lost.
+void drive(controller_actor* self) {
+  auto& st = self->state;
+  if (!st.proposer) {
+    return;
+  }
+  auto now = steady_ms_now();
+  bool retry = now - st.last_retry_ms >= st.settings.retry_ms;
+  if (!st.proposer->prepared()) {
+    if (retry) {
+      start_proposer(self, st.proposer->term());  // a new, higher term: maybe one was lost
+    }
+    return;
+  }
+  if (const auto& flight = st.proposer->in_flight()) {
+    if (retry) {
+      send_proposal(self, *flight);
+      st.last_retry_ms = now;
+    }
+    return;
+  }
+  const auto& base = st.proposer->base();
+  const auto& view = st.view.snapshot;
+  if (base.version == 0 && view.reachable < view.known
+      && now - st.leader_since_ms < st.settings.initial_settle_ms) {
+    return;  // a new cluster: let the members still starting join the first map
+  }
+  auto next = place(base.shards, members_up(st.view.snapshot), st.settings.zone_rules,
+                    st.settings.shard_count);
+  const auto& committed = st.acceptor->state().committed;
+  bool base_committed = base.term == committed.term && base.version == committed.version;
+  if (next != base.shards || !base_committed) {
+    auto map = st.proposer->propose(std::move(next));
+    if (st.acceptor->accept(map) && persist(self)) {
+      if (auto done = st.proposer->accepted(st.settings.self, map.version)) {
+        on_committed(self, *done);  // a cluster of one
+        return;
+      }
+    }
+    send_proposal(self, map);
+    st.last_retry_ms = now;
+  } else if (retry) {
+    for (const auto& [name, peer] : st.view.controllers) {
+      self->send(peer, map_commit_atom_v, committed);  // members that missed it catch up
+    }
+    st.last_retry_ms = now;
+  }
+}
+
+caf::behavior controller(controller_actor* self, controller_settings settings,
+                         std::shared_ptr<cluster_status> status, map_state persisted) {
+  self->state.settings = std::move(settings);
+  self->state.status = std::move(status);
+  self->state.acceptor.emplace(std::move(persisted));
+  publish_committed(self);
+  return {
+      [self](members_atom, controller_view& view) {
+        auto& st = self->state;
+        bool leads = view.snapshot.leader == st.settings.self;
+        st.view = std::move(view);
+        if (!leads) {
+          st.proposer.reset();
+          return;
+        }
+        if (!st.proposer) {
+          st.leader_since_ms = steady_ms_now();
+          start_proposer(self, 0);
+        }
+        drive(self);
+      },
+      [self](map_prepare_atom, uint64_t term, const std::string&) {
+        auto& st = self->state;
+        bool ok = st.acceptor->prepare(term) && persist(self);
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        self->send(sender, map_promise_atom_v, st.settings.self, ok,
+                   st.acceptor->state().promised_term, st.acceptor->state().accepted);
+      },
+      [self](map_promise_atom, const std::string& member, bool ok, uint64_t promised_term,
+             const shard_map& accepted) {
+        auto& st = self->state;
+        if (!st.proposer) {
+          return;
+        }
+        if (!ok) {
+          if (promised_term >= st.proposer->term()) {
+            start_proposer(self, promised_term);  // outbid: try above it
+          }
+          return;
+        }
+        if (promised_term == st.proposer->term() && st.proposer->promised(member, accepted)) {
+          drive(self);
+        }
+      },
+      [self](map_propose_atom, const shard_map& map) {
+        auto& st = self->state;
+        bool ok = st.acceptor->accept(map) && persist(self);
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        self->send(sender, map_accepted_atom_v, st.settings.self, map.version, ok,
+                   st.acceptor->state().promised_term);
+      },
+      [self](map_accepted_atom, const std::string& member, uint64_t version, bool ok,
+             uint64_t promised_term) {
+        auto& st = self->state;
+        if (!st.proposer) {
+          return;
+        }
+        if (!ok) {
+          if (promised_term > st.proposer->term()) {
+            start_proposer(self, promised_term);
+          }
+          return;
+        }
+        if (auto done = st.proposer->accepted(member, version)) {
+          on_committed(self, *done);
+          drive(self);
+        }
+      },
+      [self](map_commit_atom, const shard_map& map) {
+        auto& st = self->state;
+        if (st.acceptor->commit(map)) {
+          persist(self);
+          publish_committed(self);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_controller(caf::actor_system& sys, controller_settings settings,
+                            std::shared_ptr<cluster_status> status, std::string& error) {
+  auto persisted = load_map_state(settings.state_path, error);
+  if (!persisted) {
+    return {};
+  }
+  return sys.spawn(controller, std::move(settings), std::move(status), std::move(*persisted));
+}
+
+}  // namespace tidegate::cluster

@@ -1,0 +1,110 @@
+#include "cluster/placement.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace tidegate::cluster {
+namespace {
+
+struct load {
+  size_t primaries = 0;
+  size_t replicas = 0;
+};
+
+// The member with the fewest `field` among those `eligible` accepts, ties by name; null if none.
+template <class Eligible>
+const member_info* least_loaded(const std::vector<member_info>& up,
+                                const std::map<std::string, load>& loads, size_t load::*field,
+                                Eligible eligible) {
+  const member_info* best = nullptr;
+  for (const auto& m : up) {
+    if (!eligible(m)) {
+      continue;
+    }
+    if (best == nullptr || loads.at(m.name).*field < loads.at(best->name).*field
+        || (loads.at(m.name).*field == loads.at(best->name).*field && m.name < best->name)) {
+      best = &m;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard) {
+  for (const auto& rule : rules) {
+    if (shard >= rule.first && shard <= rule.last) {
+      return rule.zone;
+    }
+  }
+  return {};
+}
+
+std::vector<shard_owner> place(const std::vector<shard_owner>& current,
+                               const std::vector<member_info>& up_members,
+                               const std::vector<zone_rule>& rules, uint32_t shard_count) {
+  std::vector<member_info> up = up_members;
+  std::sort(up.begin(), up.end(),
+            [](const member_info& a, const member_info& b) { return a.name < b.name; });
+  std::map<std::string, load> loads;
+  std::map<std::string, std::string> zone_of;
+  for (const auto& m : up) {
+    loads[m.name];
+    zone_of[m.name] = m.zone;
+  }
+  auto is_up = [&loads](const std::string& name) { return loads.count(name) != 0; };
+  std::vector<shard_owner> next(shard_count);
+  for (uint32_t s = 0; s < shard_count && s < current.size(); ++s) {
+    next[s] = current[s];
+    if (is_up(next[s].primary)) {
+      ++loads[next[s].primary].primaries;
+    }
+    if (is_up(next[s].replica)) {
+      ++loads[next[s].replica].replicas;
+    }
+  }
+  if (up.empty()) {
+    return next;
+  }
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    auto& o = next[s];
+    if (o.primary.empty()) {
+      auto home = home_zone(rules, s);
+      const member_info* pick =
+          least_loaded(up, loads, &load::primaries, [&](const auto& m) { return m.zone == home; });
+      if (pick == nullptr) {
+        pick = least_loaded(up, loads, &load::primaries, [](const auto&) { return true; });
+      }
+      o.primary = pick->name;
+      o.epoch = 1;
+      ++loads[o.primary].primaries;
+    } else if (!is_up(o.primary)) {
+      if (!is_up(o.replica)) {
+        continue;  // unavailable: nobody up holds its data
+      }
+      o.primary = o.replica;  // promote
+      o.replica.clear();
+      ++o.epoch;
+      --loads[o.primary].replicas;
+      ++loads[o.primary].primaries;
+    }
+    if (o.replica.empty() || !is_up(o.replica)) {
+      const auto& primary_zone = zone_of[o.primary];
+      auto other = [&](const member_info& m) { return m.name != o.primary; };
+      const member_info* pick = least_loaded(up, loads, &load::replicas, [&](const auto& m) {
+        return other(m) && m.zone != primary_zone;
+      });
+      if (pick == nullptr) {
+        pick = least_loaded(up, loads, &load::replicas, other);
+      }
+      o.replica = pick == nullptr ? std::string{} : pick->name;
+      if (pick != nullptr) {
+        ++loads[o.replica].replicas;
+      }
+    }
+  }
+  return next;
+}
+
+}  // namespace tidegate::cluster

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/member.h"
+#include "cluster/shard_map.h"
+
+namespace tidegate::cluster {
+
+/// Virtual shards [first, last] live in `zone` (as LDC maps uid ranges to RZones).
+struct zone_rule {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  std::string zone;
+};
+
+/// The home zone of `shard`: the zone of the first rule that covers it, or empty (any zone).
+std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
+
+/// The next owners of every shard, from the `current` ones (empty: none yet) and the members
+/// that are up. Pure and deterministic (ties go to the smaller name), so it is tested alone:
+/// - a shard whose primary is up keeps it;
+/// - a shard whose primary is down gets its replica promoted if that is up (epoch + 1); with
+///   neither up it keeps them and stays unavailable rather than lose what they hold;
+/// - a shard never assigned gets the least-loaded member of its home zone as primary (of any
+///   zone when its home zone has no member up), epoch 1;
+/// - a shard whose replica is missing or down gets the least-loaded member in another zone
+///   than its primary's, or in the same zone when no other zone has one.
+std::vector<shard_owner> place(const std::vector<shard_owner>& current,
+                               const std::vector<member_info>& up,
+                               const std::vector<zone_rule>& rules, uint32_t shard_count);
+
+}  // namespace tidegate::cluster

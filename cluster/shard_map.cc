@@ -1,0 +1,130 @@
+#include "cluster/shard_map.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+namespace tidegate::cluster {
+namespace {
+
+constexpr char magic[] = {'T', 'G', 'S', 'M', 1};  // "TGSM", format 1
+
+std::string errno_text(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+bool write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_map_state(const map_state& state) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto copy = state;
+  if (auto err = sink(copy)) {
+    return {};  // in-memory serialization of strings and integers cannot fail
+  }
+  std::string out{magic, sizeof magic};
+  out.append(buf.data(), buf.size());
+  return out;
+}
+
+std::optional<map_state> decode_map_state(const std::string& bytes, std::string& error) {
+  if (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0) {
+    error = "not a shard map state (bad magic or format version)";
+    return std::nullopt;
+  }
+  caf::binary_deserializer source{nullptr, bytes.data() + sizeof magic,
+                                  bytes.size() - sizeof magic};
+  map_state state;
+  if (auto err = source(state)) {
+    error = "truncated or corrupt shard map state";
+    return std::nullopt;
+  }
+  if (source.remaining() != 0) {
+    error = "trailing bytes after the shard map state";
+    return std::nullopt;
+  }
+  return state;
+}
+
+std::string save_map_state(const std::string& path, const map_state& state) {
+  const std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return errno_text("cannot create", temp);
+  }
+  bool ok = write_all(fd, encode_map_state(state)) && ::fsync(fd) == 0;
+  std::string error = ok ? "" : errno_text("cannot write", temp);
+  ::close(fd);
+  if (!ok) {
+    return error;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return errno_text("cannot rename to", path);
+  }
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    return errno_text("cannot open", dir);
+  }
+  ok = ::fsync(dfd) == 0;
+  ::close(dfd);
+  return ok ? "" : errno_text("cannot sync", dir);
+}
+
+std::optional<map_state> load_map_state(const std::string& path, std::string& error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return map_state{};
+    }
+    error = errno_text("cannot open", path);
+    return std::nullopt;
+  }
+  std::string bytes;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      error = errno_text("cannot read", path);
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) {
+      break;
+    }
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  auto state = decode_map_state(bytes, error);
+  if (!state) {
+    error = path + ": " + error;
+  }
+  return state;
+}
+
+}  // namespace tidegate::cluster

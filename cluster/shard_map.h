@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace tidegate::cluster {
+
+/// Who serves one virtual shard. Names are member names (`node.id`); empty = none.
+struct shard_owner {
+  std::string primary;
+  std::string replica;
+  /// Bumped each time the primary changes. A primary writes, and a replica applies, only in
+  /// the epoch of the map that named it (fencing, DESIGN §14.3).
+  uint64_t epoch = 0;
+
+  friend bool operator==(const shard_owner& a, const shard_owner& b) {
+    return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch;
+  }
+  friend bool operator!=(const shard_owner& a, const shard_owner& b) { return !(a == b); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
+  return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch);
+}
+
+/// Every virtual shard's owners, as the controller on the leader decided them. Travels between
+/// nodes (registered as "tidegate::cluster::shard_map") and is persisted by every member.
+struct shard_map {
+  /// The term of the leader that proposed it (map_consensus.h): terms order maps first.
+  uint64_t term = 0;
+  /// Increases with every map proposed, across leaders. 0 = no map yet.
+  uint64_t version = 0;
+  /// The leader that proposed it.
+  std::string issued_by;
+  /// Indexed by virtual shard.
+  std::vector<shard_owner> shards;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_map& x) {
+  return f(caf::meta::type_name("shard_map"), x.term, x.version, x.issued_by, x.shards);
+}
+
+/// What a member keeps of the map protocol (map_consensus.h), persisted before it answers.
+struct map_state {
+  /// The highest term it promised: it accepts no proposal of a lower term.
+  uint64_t promised_term = 0;
+  /// The last proposal it accepted (maybe never committed).
+  shard_map accepted;
+  /// The last map it knows was committed: the one in effect.
+  shard_map committed;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, map_state& x) {
+  return f(caf::meta::type_name("map_state"), x.promised_term, x.accepted, x.committed);
+}
+
+/// Bytes of `state` for a file: a magic, a format version, then CAF's binary encoding.
+std::string encode_map_state(const map_state& state);
+/// The state in `bytes`, or nullopt with `error` naming what is wrong.
+std::optional<map_state> decode_map_state(const std::string& bytes, std::string& error);
+
+/// Writes `state` to `path` durably: a temp file, fsync, rename over `path`, fsync of the
+/// directory. Returns why not, or empty.
+std::string save_map_state(const std::string& path, const map_state& state);
+/// Reads the state at `path`: an empty one if there is no file; nullopt with `error` if the
+/// file cannot be read or decoded.
+std::optional<map_state> load_map_state(const std::string& path, std::string& error);
+
+}  // namespace tidegate::cluster
