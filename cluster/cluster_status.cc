@@ -24,9 +24,16 @@ cluster_snapshot snapshot_of(const membership_view& view, int64_t now_ms) {
 
 void cluster_status::publish(cluster_snapshot snapshot) {
   bool writable = snapshot.has_majority;
+  std::set<std::string> reachable;
+  for (const auto& m : snapshot.members) {
+    if (m.reachable) {
+      reachable.insert(m.info.name);
+    }
+  }
   {
     std::lock_guard<std::mutex> guard{mutex_};
     snapshot_ = std::move(snapshot);
+    reachable_ = std::move(reachable);
   }
   writable_.store(writable, std::memory_order_release);
 }
@@ -40,6 +47,27 @@ void cluster_status::publish_map(shard_map map) {
   auto next = std::make_shared<const shard_map>(std::move(map));
   std::lock_guard<std::mutex> guard{mutex_};
   map_ = std::move(next);
+}
+
+bool cluster_status::reachable(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return reachable_.count(name) != 0;
+}
+
+void cluster_status::publish_services(std::map<std::string, node_services> services) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  services_ = std::move(services);
+}
+
+node_services cluster_status::services_of(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = services_.find(name);
+  return it == services_.end() ? node_services{} : it->second;
+}
+
+std::map<std::string, node_services> cluster_status::services() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return services_;
 }
 
 std::shared_ptr<const shard_map> cluster_status::map() const {
@@ -115,8 +143,11 @@ std::string render_shards_json(const shard_map& map) {
   json shards = json::array();
   for (size_t i = 0; i < map.shards.size(); ++i) {
     const auto& o = map.shards[i];
-    shards.push_back(
-        {{"shard", i}, {"primary", o.primary}, {"replica", o.replica}, {"epoch", o.epoch}});
+    shards.push_back({{"shard", i},
+                      {"primary", o.primary},
+                      {"replica", o.replica},
+                      {"replica_in_sync", o.replica_in_sync},
+                      {"epoch", o.epoch}});
   }
   json out{{"term", map.term},
            {"version", map.version},

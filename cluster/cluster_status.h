@@ -3,12 +3,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/membership_view.h"
+#include "cluster/node_services.h"
 #include "cluster/shard_map.h"
 
 namespace tidegate::cluster {
@@ -39,6 +42,16 @@ class cluster_status {
   /// This node sees a majority: it may act as primary and accept writes (keep-majority).
   bool writable() const { return writable_.load(std::memory_order_acquire); }
 
+  /// Member `name` is reachable now (self included).
+  bool reachable(const std::string& name) const;
+
+  /// The services of the other members, by name (membership.h).
+  void publish_services(std::map<std::string, node_services> services);
+  /// Member `name`'s services; empty handles if unknown.
+  node_services services_of(const std::string& name) const;
+  /// Every other member's services.
+  std::map<std::string, node_services> services() const;
+
   /// The controller's committed shard map (version 0: none yet).
   void publish_map(shard_map map);
   std::shared_ptr<const shard_map> map() const;
@@ -47,6 +60,8 @@ class cluster_status {
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
   std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();
+  std::map<std::string, node_services> services_;
+  std::set<std::string> reachable_;
   std::atomic<bool> writable_{false};
 };
 

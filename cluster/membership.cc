@@ -45,8 +45,8 @@ struct membership_state {
   /// Links to peers' membership actors, by cluster address. A link is monitored: its
   /// down_msg (the peer's process died or its connection broke) removes it.
   std::map<std::string, caf::actor> links;
-  /// The controllers of the members, by name, as their heartbeats name them.
-  std::map<std::string, caf::actor> controllers;
+  /// The services of the members, by name, as their latest heartbeats name them.
+  std::map<std::string, node_services> services;
   std::set<std::string> dialing;                // addresses with a connect in flight
   std::map<std::string, int64_t> last_dial_ms;  // address -> when it was last dialled
   int64_t last_tick_ms = 0;
@@ -62,14 +62,16 @@ void publish(membership_actor* self) {
   auto& st = self->state;
   auto snapshot = snapshot_of(*st.view, steady_ms_now());
   st.status->publish(snapshot);
+  st.status->publish_services(st.services);
   if (st.settings.controller) {
     controller_view view;
     for (const auto& m : snapshot.members) {
       if (m.self || !m.reachable) {
         continue;
       }
-      if (auto it = st.controllers.find(m.info.name); it != st.controllers.end() && it->second) {
-        view.controllers.emplace(m.info.name, it->second);
+      if (auto it = st.services.find(m.info.name);
+          it != st.services.end() && it->second.controller) {
+        view.controllers.emplace(m.info.name, it->second.controller);
       }
     }
     view.snapshot = std::move(snapshot);
@@ -79,7 +81,13 @@ void publish(membership_actor* self) {
 
 void send_heartbeat(membership_actor* self, const caf::actor& peer) {
   auto& view = *self->state.view;
-  self->send(peer, heartbeat_atom_v, view.self(), view.infos(), self->state.settings.controller);
+  const auto& settings = self->state.settings;
+  node_services services;
+  if (settings.local_services) {
+    services = settings.local_services();
+  }
+  services.controller = settings.controller;
+  self->send(peer, heartbeat_atom_v, view.self(), view.infos(), std::move(services));
 }
 
 /// Keeps `peer` as the link to `address` (monitored) unless one exists.
@@ -192,7 +200,7 @@ caf::behavior membership(membership_actor* self, membership_settings settings,
                            member_tick_atom_v);
       },
       [self](heartbeat_atom, const member_info& from, const std::vector<member_info>& known,
-             const caf::actor& controller) {
+             const node_services& services) {
         auto& st = self->state;
         if (!st.view || st.leaving) {
           return;  // not started yet: its next heartbeat comes a period later
@@ -203,7 +211,7 @@ caf::behavior membership(membership_actor* self, membership_settings settings,
         if (auto sender = caf::actor_cast<caf::actor>(self->current_sender())) {
           adopt_link(self, cluster_address(from), sender);
         }
-        st.controllers[from.name] = controller;
+        st.services[from.name] = services;
         for (const auto& m : known) {
           st.view->learn(m);  // the next tick dials what is new
         }
@@ -244,6 +252,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shard_owner>("tidegate::cluster::shard_owner");
   cfg.add_message_type<std::vector<shard_owner>>("std::vector<tidegate::cluster::shard_owner>");
   cfg.add_message_type<shard_map>("tidegate::cluster::shard_map");
+  cfg.add_message_type<node_services>("tidegate::cluster::node_services");
 }
 
 caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings,

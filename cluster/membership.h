@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 
 #include "cluster/cluster_status.h"
 #include "cluster/member.h"
+#include "cluster/node_services.h"
 
 namespace tidegate::cluster {
 
@@ -28,9 +30,11 @@ struct membership_settings {
   uint32_t redial_ms = 500;
   /// A dial that has not completed after this long has failed.
   uint32_t connect_timeout_ms = 2000;
-  /// This node's controller: told the view after every change, and named to the peers in
-  /// every heartbeat so their controllers can reach it.
+  /// This node's controller: told the view after every change.
   caf::actor controller;
+  /// This node's services as they are now (the controller included), named to the peers in
+  /// every heartbeat. Called on the membership actor's thread; must be thread-safe.
+  std::function<node_services()> local_services;
 };
 
 /// Registers the types that travel between members with CAF, under the same names on every

@@ -80,11 +80,12 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
       o.epoch = 1;
       ++loads[o.primary].primaries;
     } else if (!is_up(o.primary)) {
-      if (!is_up(o.replica)) {
-        continue;  // unavailable: nobody up holds its data
+      if (!is_up(o.replica) || !o.replica_in_sync) {
+        continue;  // unavailable: nobody up holds all of its data
       }
       o.primary = o.replica;  // promote
       o.replica.clear();
+      o.replica_in_sync = false;
       ++o.epoch;
       --loads[o.primary].replicas;
       ++loads[o.primary].primaries;
@@ -99,6 +100,7 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
         pick = least_loaded(up, loads, &load::replicas, other);
       }
       o.replica = pick == nullptr ? std::string{} : pick->name;
+      o.replica_in_sync = false;  // until replication reports it caught up
       if (pick != nullptr) {
         ++loads[o.replica].replicas;
       }

@@ -22,12 +22,14 @@ std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
 /// The next owners of every shard, from the `current` ones (empty: none yet) and the members
 /// that are up. Pure and deterministic (ties go to the smaller name), so it is tested alone:
 /// - a shard whose primary is up keeps it;
-/// - a shard whose primary is down gets its replica promoted if that is up (epoch + 1); with
-///   neither up it keeps them and stays unavailable rather than lose what they hold;
+/// - a shard whose primary is down gets its replica promoted if that is up and in sync
+///   (epoch + 1); otherwise it keeps them and stays unavailable rather than lose what the
+///   primary acknowledged;
 /// - a shard never assigned gets the least-loaded member of its home zone as primary (of any
 ///   zone when its home zone has no member up), epoch 1;
 /// - a shard whose replica is missing or down gets the least-loaded member in another zone
-///   than its primary's, or in the same zone when no other zone has one.
+///   than its primary's, or in the same zone when no other zone has one; a new replica is not
+///   in sync.
 std::vector<shard_owner> place(const std::vector<shard_owner>& current,
                                const std::vector<member_info>& up,
                                const std::vector<zone_rule>& rules, uint32_t shard_count);

@@ -17,6 +17,14 @@ member_info member(const std::string& name, const std::string& zone) {
 const std::vector<zone_rule> two_zones{{0, 511, "z1"}, {512, 1023, "z2"}};
 const std::vector<member_info> three{member("n1", "z1"), member("n2", "z1"), member("n3", "z2")};
 
+// The map as replication would leave it once every replica caught up.
+std::vector<shard_owner> in_sync(std::vector<shard_owner> owners) {
+  for (auto& o : owners) {
+    o.replica_in_sync = !o.replica.empty();
+  }
+  return owners;
+}
+
 std::map<std::string, size_t> primaries(const std::vector<shard_owner>& owners) {
   std::map<std::string, size_t> out;
   for (const auto& o : owners) {
@@ -66,26 +74,39 @@ TEST(PlacementTest, ThePlacementOfAnUnchangedClusterIsUnchanged) {
   EXPECT_EQ(place(owners, four, two_zones, 1024), owners);
 }
 
-TEST(PlacementTest, ADownPrimaryIsReplacedByItsReplicaInTheNextEpoch) {
-  auto owners = place({}, three, two_zones, 1024);
+TEST(PlacementTest, ADownPrimaryIsReplacedByItsInSyncReplicaInTheNextEpoch) {
+  auto owners = in_sync(place({}, three, two_zones, 1024));
   auto next = place(owners, {member("n1", "z1"), member("n3", "z2")}, two_zones, 1024);
   for (uint32_t s = 0; s < 1024; ++s) {
     if (owners[s].primary == "n2") {
       EXPECT_EQ(next[s].primary, "n3") << s;  // its replica
       EXPECT_EQ(next[s].epoch, owners[s].epoch + 1);
       EXPECT_EQ(next[s].replica, "n1");  // a new replica, another zone than n3's
+      EXPECT_FALSE(next[s].replica_in_sync);
     } else if (owners[s].replica == "n2") {
       EXPECT_EQ(next[s].primary, owners[s].primary);
       EXPECT_EQ(next[s].epoch, owners[s].epoch);
       EXPECT_EQ(next[s].replica, "n1");
+      EXPECT_FALSE(next[s].replica_in_sync);
     } else {
       EXPECT_EQ(next[s], owners[s]);
     }
   }
 }
 
+TEST(PlacementTest, AReplicaNotInSyncIsNeverPromoted) {
+  auto owners = place({}, three, two_zones, 1024);  // new replicas: none in sync yet
+  auto next = place(owners, {member("n1", "z1"), member("n3", "z2")}, two_zones, 1024);
+  for (uint32_t s = 0; s < 1024; ++s) {
+    if (owners[s].primary == "n2") {
+      EXPECT_EQ(next[s].primary, "n2") << s;  // unavailable until n2 returns
+      EXPECT_EQ(next[s].epoch, owners[s].epoch);
+    }
+  }
+}
+
 TEST(PlacementTest, AShardWhosePrimaryAndReplicaAreDownStaysAsItWas) {
-  auto owners = place({}, three, two_zones, 1024);
+  auto owners = in_sync(place({}, three, two_zones, 1024));
   auto next = place(owners, {member("n1", "z1")}, two_zones, 1024);
   for (uint32_t s = 0; s < 1024; ++s) {
     if (owners[s].primary == "n2") {  // replica n3, also down
@@ -95,7 +116,7 @@ TEST(PlacementTest, AShardWhosePrimaryAndReplicaAreDownStaysAsItWas) {
 }
 
 TEST(PlacementTest, LosingAWholeZoneLeavesTheOtherServingEveryShard) {
-  auto owners = place({}, three, two_zones, 1024);
+  auto owners = in_sync(place({}, three, two_zones, 1024));
   auto next = place(owners, {member("n3", "z2")}, two_zones, 1024);
   for (uint32_t s = 0; s < 1024; ++s) {
     EXPECT_EQ(next[s].primary, "n3") << s;

@@ -16,16 +16,20 @@ struct shard_owner {
   /// Bumped each time the primary changes. A primary writes, and a replica applies, only in
   /// the epoch of the map that named it (fencing, DESIGN §14.3).
   uint64_t epoch = 0;
+  /// The replica holds everything the primary acknowledged and receives its stream, so it may
+  /// be promoted. A replica starts out of sync; replication reports when it caught up.
+  bool replica_in_sync = false;
 
   friend bool operator==(const shard_owner& a, const shard_owner& b) {
-    return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch;
+    return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch
+           && a.replica_in_sync == b.replica_in_sync;
   }
   friend bool operator!=(const shard_owner& a, const shard_owner& b) { return !(a == b); }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
-  return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch);
+  return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch, x.replica_in_sync);
 }
 
 /// Every virtual shard's owners, as the controller on the leader decided them. Travels between

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <caf/error.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 #include <openssl/evp.h>
 
@@ -372,6 +373,10 @@ ingress_error from_router_error(const caf::error& err) {
                 "a topic name is 1-160 characters of A-Z, a-z, 0-9, '-', '_', '.' and ':'"};
       case sync_errc::bad_user:
         return {400, "bad_user", "a user id must be 1-160 bytes"};
+      case sync_errc::shard_unavailable:
+        return {503, "shard_unavailable",
+                "the owner's shard has no reachable primary now (failover or partition): retry "
+                "with the same msg_id"};
       case sync_errc::reload_refused:
         break;  // a reload's answer, never a publish's: falls through to internal
     }
@@ -379,7 +384,8 @@ ingress_error from_router_error(const caf::error& err) {
   if (err == caf::sec::request_timeout) {
     return {504, "timeout", "the node did not answer in time: retry with the same msg_id"};
   }
-  if (err == caf::sec::request_receiver_down || err == caf::sec::invalid_argument) {
+  if (err == caf::sec::request_receiver_down || err == caf::sec::invalid_argument
+      || err == caf::exit_reason::remote_link_unreachable) {
     return {503, "unavailable", "the sync router is not running: retry with the same msg_id"};
   }
   return {500, "internal", "internal error: retry with the same msg_id"};

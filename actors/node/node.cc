@@ -132,6 +132,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{20});
   add_error_renderers(sys_cfg);
   cluster::add_message_types(sys_cfg);
+  add_sync_message_types(sys_cfg);
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
   if (cfg.cluster.enabled) {
     n->cluster_ = std::make_shared<cluster::cluster_status>();
@@ -200,6 +201,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     sync_ctx->store = n->store_.get();
     sync_ctx->deliveries = n->deliveries_.get();
     sync_ctx->follows = n->follows_.get();
+    n->set_cluster_routes(*sync_ctx);
     children.push_back(
         {"sync", [sync_ctx](caf::actor_system& sys) { return spawn_sync_router(sys, sync_ctx); }});
     children.push_back({"topics", [sync_ctx](caf::actor_system& sys) {
@@ -253,6 +255,42 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   return n;
 }
 
+void node::set_cluster_routes(sync_context& ctx) const {
+  auto status = cluster_;
+  if (!status) {
+    return;
+  }
+  auto self = ctx_->node_id;
+  ctx.route = [status, self](uint16_t shard) {
+    using where = shard_route::where;
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return shard_route{where::unavailable, {}, "the cluster has not agreed on a shard map yet"};
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.primary == self) {
+      return shard_route{where::local, {}, {}};
+    }
+    auto router = status->services_of(owner.primary).router;
+    if (!status->reachable(owner.primary) || !router) {
+      return shard_route{where::unavailable,
+                         {},
+                         "shard " + std::to_string(shard) + "'s primary " + owner.primary
+                             + " is not reachable from " + self};
+    }
+    return shard_route{where::remote, std::move(router), {}};
+  };
+  ctx.peer_sessions = [status] {
+    std::vector<caf::actor> out;
+    for (auto& [name, services] : status->services()) {
+      if (services.sessions && status->reachable(name)) {
+        out.push_back(std::move(services.sessions));
+      }
+    }
+    return out;
+  };
+}
+
 std::string node::start_membership(const node_config& cfg) {
   const auto& cc = cfg.cluster;
   cluster::membership_settings settings;
@@ -283,6 +321,12 @@ std::string node::start_membership(const node_config& cfg) {
     return "cluster map: " + error;
   }
   controller_ = settings.controller;
+  settings.local_services = [sys = system_.get()] {
+    cluster::node_services services;
+    services.router = sync_router_of(*sys);
+    services.sessions = session_registry_of(*sys);
+    return services;
+  };
   membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);
   auto port = system_->middleman().publish(membership_, cc.listen.port, cc.listen.host.c_str(),
                                            /*reuse_addr=*/true);
@@ -308,6 +352,7 @@ std::string node::reload(const node_config& cfg) {
   next->store = store_.get();
   next->deliveries = deliveries_.get();
   next->follows = follows_.get();
+  set_cluster_routes(*next);
   std::string error;
   caf::scoped_actor self{*system_};
   self->request(router, std::chrono::seconds(10), reload_atom_v, sync_context_ptr{next})

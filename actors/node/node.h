@@ -15,6 +15,7 @@
 namespace tidegate::actors {
 
 class http_server;
+struct sync_context;
 struct http_request;
 struct http_reply;
 }  // namespace tidegate::actors
@@ -81,6 +82,8 @@ class node {
   http_reply reload_request(const http_request& req);
   /// The supervisor's child `name`, or an invalid handle.
   caf::actor child(const std::string& name);
+  /// In a cluster, sends `ctx`'s shards to their primaries and its deliveries to every member.
+  void set_cluster_routes(sync_context& ctx) const;
   /// Spawns and publishes the membership actor (cfg.cluster). Returns why not, or empty.
   std::string start_membership(const node_config& cfg);
   /// Closes the listening socket; returns once the gateway has done so.

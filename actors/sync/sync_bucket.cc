@@ -136,13 +136,23 @@ void on_committed(bucket_actor* self, const std::string& key, storage::oplog_rec
   // through the topic relay, the read-diffusion path (one message per node, fanned out there).
   auto to = st.bucket->kind == bucket_kind::global ? topic_relay_of(self->home_system())
                                                    : session_registry_of(self->home_system());
+  sync_page page;
+  page.bucket = st.bucket->name;
+  page.head = record.version;
+  auto owner = record.owner;
+  page.records.push_back(std::move(record));
+  // In a cluster the owner's sessions may be on any member: their registries get it too
+  // (one message per member; a registry without the owner's sessions drops it). The page is
+  // built once and shared by every send.
+  auto msg = caf::make_message(deliver_atom_v, static_cast<uint8_t>(st.bucket->kind),
+                               std::move(owner), std::move(page));
   if (to) {
-    sync_page page;
-    page.bucket = st.bucket->name;
-    page.head = record.version;
-    auto owner = record.owner;
-    page.records.push_back(std::move(record));
-    self->send(to, deliver_atom_v, static_cast<uint8_t>(st.bucket->kind), owner, std::move(page));
+    self->send(to, msg);
+  }
+  if (st.bucket->kind != bucket_kind::global && st.ctx->peer_sessions) {
+    for (const auto& peer : st.ctx->peer_sessions()) {
+      self->send(peer, msg);
+    }
   }
 }
 

@@ -26,6 +26,8 @@ const char* to_string(sync_errc code) {
       return "bad_topic";
     case sync_errc::bad_user:
       return "bad_user";
+    case sync_errc::shard_unavailable:
+      return "shard_unavailable";
   }
   return "unknown";
 }

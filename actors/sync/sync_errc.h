@@ -20,6 +20,7 @@ enum class sync_errc : uint8_t {
   unknown_op,            ///< No op with that msg_id is remembered (404).
   bad_topic,             ///< A topic name that is empty, too long or has other characters (400).
   bad_user,              ///< A follower's user id that is empty or over 160 bytes (400).
+  shard_unavailable,     ///< The shard's primary cannot be reached from here, or moved (503).
 };
 
 const char* to_string(sync_errc code);

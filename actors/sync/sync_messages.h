@@ -7,7 +7,9 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 
+#include "actors/sync/sync_wire.h"
 #include "storage/delivery_store.h"
 #include "storage/oplog_record.h"
 #include "storage/oplog_store.h"
@@ -52,6 +54,40 @@ struct publish_outcomes {
   std::vector<publish_outcome> outcomes;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_request& x) {
+  auto filters = wire::as_list(x.filters);
+  auto push = wire::as_list(x.push);
+  return f(caf::meta::type_name("publish_request"), x.app_id, x.business, x.bucket, x.owner,
+           x.payload, x.msg_id, x.ttl_ms, filters, push,
+           caf::meta::load_callback([&]() -> caf::error {
+             if (auto err = wire::from_list(filters, x.filters)) {
+               return err;
+             }
+             return wire::from_list(push, x.push);
+           }));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_result& x) {
+  return f(caf::meta::type_name("publish_result"), x.version, x.duplicated);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_batch& x) {
+  return f(caf::meta::type_name("publish_batch"), x.ops);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_outcome& x) {
+  return f(caf::meta::type_name("publish_outcome"), x.result, x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_outcomes& x) {
+  return f(caf::meta::type_name("publish_outcomes"), x.outcomes);
+}
+
 /// A page of one owner's log for a session (SYNC_REQ, or an online push).
 struct sync_page {
   std::string bucket;
@@ -67,6 +103,12 @@ struct sync_page {
   uint64_t gone_through = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sync_page& x) {
+  return f(caf::meta::type_name("sync_page"), x.bucket, x.topic, x.records, x.more, x.reset, x.head,
+           x.dead_through, x.gone_through);
+}
+
 /// One device's delivery state in one owner's log, for the ingress (GET /v1/sync/cursors).
 struct device_cursor_info {
   std::string device;
@@ -80,22 +122,33 @@ struct owner_cursors {
   std::vector<device_cursor_info> devices;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, device_cursor_info& x) {
+  return f(caf::meta::type_name("device_cursor_info"), x.device, x.cursor);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_cursors& x) {
+  return f(caf::meta::type_name("owner_cursors"), x.bucket, x.head, x.devices);
+}
+
 /// A push's receipts (GET /v1/push/receipts): the version its msg_id got, and per device.
 struct op_receipts {
   uint64_t version = 0;
   std::vector<std::pair<std::string, storage::receipt>> devices;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_receipts& x) {
+  return f(caf::meta::type_name("op_receipts"), x.version, x.devices);
+}
+
+/// Registers every SYNC message type that crosses nodes (publishes, pages, cursors,
+/// receipts), under the same names on every node.
+void add_sync_message_types(caf::actor_system_config& cfg);
+
 }  // namespace tidegate::actors
 
-// Local only for now: these travel between actors of one node. The cluster will give them
-// an inspect() and type ids.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::publish_outcomes)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::sync_page)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::owner_cursors)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::op_receipts)
+// Local only: dead letters are listed per node.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::dead_letter_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::write_batch)

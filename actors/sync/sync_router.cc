@@ -86,9 +86,39 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
   return actor;
 }
 
-// One bucket actor's share of a publish_batch, and where its answers go in the whole.
+// Where `owner`'s requests go (sync_context::route). A request that came from another member
+// is never forwarded again: when this node is not the primary either (one of the two maps is
+// behind), the caller hears that the shard is unavailable and retries, rather than the request
+// bouncing between two maps.
+shard_route route_of(router_actor* self, const std::string& owner) {
+  const auto& ctx = *self->state.ctx;
+  if (!ctx.route) {
+    return {};
+  }
+  auto route = ctx.route(shard_of(owner, ctx.config.shards));
+  if (route.at == shard_route::where::remote) {
+    const auto& sender = self->current_sender();
+    if (sender && sender->node() != self->node()) {
+      return {shard_route::where::unavailable,
+              {},
+              "the shard's primary moved while the request was on its way"};
+    }
+  }
+  return route;
+}
+
+caf::error unavailable(const shard_route& route) {
+  return caf::make_error(sync_errc::shard_unavailable, route.why);
+}
+
+// A request to another member's router fails after this instead of hanging on a frozen peer.
+constexpr auto remote_timeout = std::chrono::seconds(10);
+
+// One target's share of a publish_batch (a local bucket actor, or the router of the member
+// that is the shards' primary), and where its answers go in the whole.
 struct batch_share {
-  caf::actor bucket;
+  caf::actor target;
+  bool remote = false;
   publish_batch ops;
   std::vector<size_t> slots;
 };
@@ -98,7 +128,8 @@ struct batch_share {
 caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& batch) {
   auto answers = std::make_shared<publish_outcomes>();
   answers->outcomes.resize(batch.ops.size());
-  std::unordered_map<caf::actor_id, batch_share> shares;
+  // By address, not id: ids repeat across nodes, and a share may go to another member.
+  std::unordered_map<caf::actor_addr, batch_share> shares;
   for (size_t i = 0; i < batch.ops.size(); ++i) {
     auto& req = batch.ops[i];
     const auto* bucket = self->state.ctx->config.bucket_of_business(req.business);
@@ -113,9 +144,16 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
       continue;
     }
     req.bucket = bucket->name;
-    auto actor = bucket_actor_for(self, *bucket, req.owner);
-    auto& share = shares[actor.id()];
-    share.bucket = actor;
+    auto route = route_of(self, req.owner);
+    if (route.at == shard_route::where::unavailable) {
+      answers->outcomes[i].error = unavailable(route);
+      continue;
+    }
+    bool remote = route.at == shard_route::where::remote;
+    auto actor = remote ? route.router : bucket_actor_for(self, *bucket, req.owner);
+    auto& share = shares[actor.address()];
+    share.target = actor;
+    share.remote = remote;
     share.ops.ops.push_back(std::move(req));
     share.slots.push_back(i);
   }
@@ -128,7 +166,7 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
   batch_state->pending_shares = shares.size();
   auto promise = batch_state->promise;
   for (auto& [id, share] : shares) {
-    auto addr = share.bucket.address();
+    auto addr = share.target.address();
     auto number = self->state.next_share++;
     self->state.open_shares[addr].emplace(number, open_share{batch_state, std::move(share.slots)});
     // Takes the share out of open_shares; null if the down handler already failed it.
@@ -148,7 +186,8 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
       }
       return out;
     };
-    self->request(share.bucket, caf::infinite, publish_atom_v, std::move(share.ops))
+    auto timeout = share.remote ? caf::duration{remote_timeout} : caf::infinite;
+    self->request(share.target, timeout, publish_atom_v, std::move(share.ops))
         .then(
             [take](publish_outcomes& got) {
               if (auto open = take()) {
@@ -267,23 +306,39 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           return caf::make_error(sync_errc::bad_owner, "owner must be 1 to 160 bytes");
         }
         req.bucket = bucket->name;
+        auto route = route_of(self, req.owner);
+        switch (route.at) {
+          case shard_route::where::unavailable:
+            return unavailable(route);
+          case shard_route::where::remote:
+            return self->delegate(route.router, publish_atom_v, std::move(req));
+          case shard_route::where::local:
+            break;
+        }
         return self->delegate(bucket_actor_for(self, *bucket, req.owner), publish_atom_v,
                               std::move(req));
       },
       [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
-      [self](head_atom, const std::string&, const std::string& business,
-             const std::string& owner) -> caf::result<uint64_t> {
+      [self](head_atom, const std::string& app, const std::string& business,
+             const std::string& owner) -> caf::result<caf::message> {
         const auto* bucket = self->state.ctx->config.bucket_of_business(business);
         if (bucket == nullptr) {
           return caf::make_error(sync_errc::unknown_business,
                                  "no bucket is mapped to business '" + business + "'");
+        }
+        auto route = route_of(self, owner);
+        if (route.at == shard_route::where::unavailable) {
+          return unavailable(route);
+        }
+        if (route.at == shard_route::where::remote) {
+          return self->delegate(route.router, head_atom_v, app, business, owner);
         }
         auto head = self->state.ctx->store->head(shard_of(owner, self->state.ctx->config.shards),
                                                  bucket->id, owner);
         if (!head) {
           return caf::make_error(sync_errc::not_durable, head.error().detail);
         }
-        return *head;
+        return caf::make_message(*head);
       },
       [self](sync_atom, const std::string& bucket_name, const std::string& owner,
              const std::string& device, uint64_t after, bool first) -> caf::result<caf::message> {
@@ -291,21 +346,58 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         if (bucket == nullptr) {
           return caf::make_error(sync_errc::unknown_bucket, bucket_name);
         }
+        auto route = route_of(self, owner);
+        if (route.at == shard_route::where::unavailable) {
+          return unavailable(route);
+        }
+        if (route.at == shard_route::where::remote) {
+          return self->delegate(route.router, sync_atom_v, bucket_name, owner, device, after,
+                                first);
+        }
         return self->delegate(bucket_actor_for(self, *bucket, owner), sync_atom_v, owner, device,
                               after, first);
       },
       [self](delivered_atom, const std::string& bucket_name, const std::string& owner,
              const std::string& device, uint64_t first, uint64_t last) {
         if (const auto* bucket = self->state.ctx->config.bucket(bucket_name)) {
-          self->send(bucket_actor_for(self, *bucket, owner), delivered_atom_v, owner, device, first,
-                     last);
+          auto route = route_of(self, owner);
+          if (route.at == shard_route::where::remote) {
+            self->send(route.router, delivered_atom_v, bucket_name, owner, device, first, last);
+          } else if (route.at == shard_route::where::local) {
+            self->send(bucket_actor_for(self, *bucket, owner), delivered_atom_v, owner, device,
+                       first, last);
+          }  // unavailable: the next sync sends those versions again
         }
       },
-      [self](cursors_atom, const std::string& business, const std::string& owner)
-          -> caf::result<owner_cursors> { return read_cursors(*self->state.ctx, business, owner); },
+      [self](cursors_atom, const std::string& business,
+             const std::string& owner) -> caf::result<caf::message> {
+        auto route = route_of(self, owner);
+        if (route.at == shard_route::where::unavailable) {
+          return unavailable(route);
+        }
+        if (route.at == shard_route::where::remote) {
+          return self->delegate(route.router, cursors_atom_v, business, owner);
+        }
+        auto cursors = read_cursors(*self->state.ctx, business, owner);
+        if (!cursors) {
+          return std::move(cursors.error());
+        }
+        return caf::make_message(std::move(*cursors));
+      },
       [self](receipts_atom, const std::string& business, const std::string& owner,
-             const std::string& msg_id) -> caf::result<op_receipts> {
-        return read_receipts(*self->state.ctx, business, owner, msg_id);
+             const std::string& msg_id) -> caf::result<caf::message> {
+        auto route = route_of(self, owner);
+        if (route.at == shard_route::where::unavailable) {
+          return unavailable(route);
+        }
+        if (route.at == shard_route::where::remote) {
+          return self->delegate(route.router, receipts_atom_v, business, owner, msg_id);
+        }
+        auto receipts = read_receipts(*self->state.ctx, business, owner, msg_id);
+        if (!receipts) {
+          return std::move(receipts.error());
+        }
+        return caf::make_message(std::move(*receipts));
       },
       [self](dead_atom, const std::string& business, const std::string& after,
              uint32_t limit) -> caf::result<storage::dead_letter_page> {
@@ -332,8 +424,13 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
       [self](sync_ack_atom, const std::string& bucket_name, const std::string& owner,
              const std::string& device, uint64_t version) {
         if (const auto* bucket = self->state.ctx->config.bucket(bucket_name)) {
-          self->send(bucket_actor_for(self, *bucket, owner), sync_ack_atom_v, owner, device,
-                     version);
+          auto route = route_of(self, owner);
+          if (route.at == shard_route::where::remote) {
+            self->send(route.router, sync_ack_atom_v, bucket_name, owner, device, version);
+          } else if (route.at == shard_route::where::local) {
+            self->send(bucket_actor_for(self, *bucket, owner), sync_ack_atom_v, owner, device,
+                       version);
+          }  // unavailable: acks are cumulative, the next one carries this one
         }
       },
   };

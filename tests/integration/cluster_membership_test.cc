@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actors/sync/bucket_config.h"
 #include "tests/support/process_cluster.h"
 
 namespace tidegate::test {
@@ -129,8 +130,21 @@ TEST(ClusterMembershipTest, AMemberWithoutAMajorityRefusesWritesUntilItHasOne) {
   for (size_t i = 0; i < 3; ++i) {
     ASSERT_TRUE(c.start(i));
   }
-  ASSERT_TRUE(c.wait_for(0, all_up(3, "n1"), formation_timeout));
-  const std::string op = R"({"business":"chat","owner":"u1","payload":"hi","msg_id":"m1"})";
+  ASSERT_TRUE(c.wait_for(
+      0, [](const member_view& v) { return v.has_majority && v.map_version > 0; },
+      formation_timeout));
+  // An owner whose shard n1 is primary of, so that the write is served by n1 itself.
+  auto shards = c.shards(0);
+  ASSERT_EQ(shards.size(), 1024u);
+  std::string owner;
+  for (int k = 0; owner.empty(); ++k) {
+    auto candidate = "u" + std::to_string(k);
+    if (shards[actors::shard_of(candidate, 1024)].primary == "n1") {
+      owner = candidate;
+    }
+  }
+  const std::string op =
+      R"({"business":"chat","owner":")" + owner + R"(","payload":"hi","msg_id":"m1"})";
   auto [status, body] = c.post(0, "/v1/sync/ops", op);
   EXPECT_EQ(status, 200) << body;
   c.signal(1, SIGSTOP);

@@ -75,12 +75,16 @@ bool process_cluster::start(size_t i, std::optional<std::vector<std::string>> se
       std::make_unique<child_process>(std::vector<std::string>{binary_, "node", "--config", path});
   auto line = m.process->wait_for_line("metrics on", std::chrono::seconds(20));
   std::smatch match;
-  if (!line || !std::regex_search(*line, match, std::regex{"metrics on http://[0-9.]+:([0-9]+)"})) {
+  if (!line
+      || !std::regex_search(
+          *line, match,
+          std::regex{"clients on [0-9.]+:([0-9]+), metrics on http://[0-9.]+:([0-9]+)"})) {
     ADD_FAILURE() << name(i) << " did not start: " << m.process->err();
     m.process.reset();
     return false;
   }
-  m.http_port = static_cast<uint16_t>(std::stoi(match[1]));
+  m.client_port = static_cast<uint16_t>(std::stoi(match[1]));
+  m.http_port = static_cast<uint16_t>(std::stoi(match[2]));
   if (!m.process->wait_for_line("cluster member", std::chrono::seconds(20))) {
     ADD_FAILURE() << name(i) << " did not join: " << m.process->err();
     return false;
@@ -161,7 +165,8 @@ std::vector<shard_row> process_cluster::shards(size_t i) const {
     return out;
   }
   for (const auto& s : doc["shards"]) {
-    out.push_back({s.value("primary", ""), s.value("replica", ""), s.value("epoch", uint64_t{0})});
+    out.push_back({s.value("primary", ""), s.value("replica", ""), s.value("epoch", uint64_t{0}),
+                   s.value("replica_in_sync", false)});
   }
   return out;
 }
@@ -186,6 +191,19 @@ std::pair<int, std::string> process_cluster::post(size_t i, const std::string& p
   httplib::Headers headers{
       {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
   auto res = http.Post(path, headers, body, "application/json");
+  if (!res) {
+    return {0, ""};
+  }
+  return {res->status, res->body};
+}
+
+std::pair<int, std::string> process_cluster::get(size_t i, const std::string& target) const {
+  httplib::Client http{"127.0.0.1", members_[i].http_port};
+  http.set_connection_timeout(std::chrono::seconds(2));
+  http.set_read_timeout(std::chrono::seconds(10));
+  httplib::Headers headers{
+      {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
+  auto res = http.Get(target, headers);
   if (!res) {
     return {0, ""};
   }

@@ -34,6 +34,7 @@ struct shard_row {
   std::string primary;
   std::string replica;
   uint64_t epoch = 0;
+  bool replica_in_sync = false;
 };
 
 /// A cluster of real `tidegate node` processes on loopback, for multi-process tests. Member i
@@ -58,6 +59,8 @@ class process_cluster {
   /// waits until it serves; fails the test and returns false if it does not within 20 s.
   bool start(size_t i, std::optional<std::vector<std::string>> seeds = std::nullopt);
   bool running(size_t i) const { return members_[i].process != nullptr; }
+  /// Member i's client (MMTP) port; 0 before its first start.
+  uint16_t client_port(size_t i) const { return members_[i].client_port; }
   /// Sends `sig` to member i (SIGSTOP, SIGCONT, SIGKILL, ...).
   void signal(size_t i, int sig);
   /// SIGKILLs member i and reaps it.
@@ -77,6 +80,8 @@ class process_cluster {
   /// the status (0 when it does not answer) and the body.
   std::pair<int, std::string> post(size_t i, const std::string& path,
                                    const std::string& body) const;
+  /// GETs member i's HTTP `target` (path and query) with the test app's credentials.
+  std::pair<int, std::string> get(size_t i, const std::string& target) const;
 
  private:
   struct member {
@@ -84,6 +89,7 @@ class process_cluster {
     std::unique_ptr<storage::temp_dir> data;
     std::unique_ptr<child_process> process;
     uint16_t http_port = 0;
+    uint16_t client_port = 0;
   };
   std::string config_text(size_t i, const std::vector<std::string>& seeds) const;
 

@@ -1,0 +1,75 @@
+#pragma once
+
+// How SYNC messages travel between cluster members: CAF 0.17 inspect() functions for the
+// storage types they carry. storage/ stays free of CAF; the overloads live here, in the
+// types' namespace so that CAF finds them. Every type here is registered under the same name
+// on every node (sync_messages.h: add_sync_message_types). Changing a field is a wire change.
+
+#include <optional>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "storage/delivery_records.h"
+#include "storage/oplog_record.h"
+
+namespace tidegate::actors::wire {
+
+/// CAF 0.17 has no std::optional: one travels as a list of zero or one element.
+template <class T>
+std::vector<T> as_list(const std::optional<T>& x) {
+  return x ? std::vector<T>{*x} : std::vector<T>{};
+}
+
+template <class T>
+caf::error from_list(std::vector<T>& list, std::optional<T>& x) {
+  if (list.size() > 1) {
+    return caf::make_error(caf::sec::invalid_argument, "an optional field with several values");
+  }
+  x = list.empty() ? std::nullopt : std::optional<T>{std::move(list.front())};
+  return {};
+}
+
+}  // namespace tidegate::actors::wire
+
+namespace tidegate::storage {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_filters& x) {
+  return f(caf::meta::type_name("op_filters"), x.os, x.app_version_min, x.app_version_max,
+           x.valid_from_ms, x.valid_to_ms, x.uids, x.uid_min, x.uid_max);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, push_display& x) {
+  return f(caf::meta::type_name("push_display"), x.title, x.body, x.action);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, oplog_record& x) {
+  auto filters = actors::wire::as_list(x.filters);
+  auto push = actors::wire::as_list(x.push);
+  return f(caf::meta::type_name("oplog_record"), x.bucket, x.owner, x.version, x.business,
+           x.payload, x.msg_id, x.created_at_ms, x.expires_at_ms, filters, push,
+           caf::meta::load_callback([&]() -> caf::error {
+             if (auto err = actors::wire::from_list(filters, x.filters)) {
+               return err;
+             }
+             return actors::wire::from_list(push, x.push);
+           }));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, device_cursor& x) {
+  return f(caf::meta::type_name("device_cursor"), x.acked, x.delivered_through, x.attempts,
+           x.dead_through, x.updated_at_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, receipt& x) {
+  return f(caf::meta::type_name("receipt"), x.delivered_at_ms, x.acked_at_ms);
+}
+
+}  // namespace tidegate::storage

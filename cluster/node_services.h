@@ -1,0 +1,25 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace tidegate::cluster {
+
+/// The actors through which other members reach a node. Every heartbeat carries the sender's
+/// current ones (looked up by name just before), so a service restarted by its supervisor is
+/// reachable again within a heartbeat. A handle is invalid while the service does not run.
+/// Travels between nodes ("tidegate::cluster::node_services").
+struct node_services {
+  caf::actor controller;
+  /// The sync router: SYNC requests for shards this node is primary of.
+  caf::actor router;
+  /// The session registry: online deliveries to this node's sessions.
+  caf::actor sessions;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_services& x) {
+  return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions);
+}
+
+}  // namespace tidegate::cluster
