@@ -16,6 +16,7 @@ inline constexpr caf::atom_value sync_router_name = caf::atom("sync");
 inline constexpr caf::atom_value storage_writer_name = caf::atom("writer");
 inline constexpr caf::atom_value topic_directory_name = caf::atom("topics");
 inline constexpr caf::atom_value topic_relay_name = caf::atom("relay");
+inline constexpr caf::atom_value replica_sink_name = caf::atom("replica");
 
 /// Names `actor` `name` in the actor system's registry and returns it. Called right after
 /// the spawn, so the name is there before anyone can look for it.
@@ -59,6 +60,11 @@ inline caf::actor topic_directory_of(caf::actor_system& sys) {
 /// The topic relay of `sys`, or an invalid handle while none runs.
 inline caf::actor topic_relay_of(caf::actor_system& sys) {
   return sys.registry().get<caf::actor>(topic_relay_name);
+}
+
+/// The replica sink of `sys`, or an invalid handle while none runs.
+inline caf::actor replica_sink_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(replica_sink_name);
 }
 
 }  // namespace tidegate::actors

@@ -15,11 +15,13 @@ struct node_services {
   caf::actor router;
   /// The session registry: online deliveries to this node's sessions.
   caf::actor sessions;
+  /// The replica sink: the streams of the shards this node is the replica of.
+  caf::actor replica;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_services& x) {
-  return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions);
+  return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions, x.replica);
 }
 
 }  // namespace tidegate::cluster

@@ -377,6 +377,10 @@ ingress_error from_router_error(const caf::error& err) {
         return {503, "shard_unavailable",
                 "the owner's shard has no reachable primary now (failover or partition): retry "
                 "with the same msg_id"};
+      case sync_errc::replica_fenced:
+      case sync_errc::replica_diverged:
+        return {503, "not_durable",
+                "the op was not confirmed by the shard's replica: retry with the same msg_id"};
       case sync_errc::reload_refused:
         break;  // a reload's answer, never a publish's: falls through to internal
     }

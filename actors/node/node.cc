@@ -25,7 +25,9 @@
 #include "actors/names.h"
 #include "actors/node/error_renderers.h"
 #include "actors/node/supervisor.h"
+#include "actors/sync/replica_sink.h"
 #include "actors/sync/storage_writer.h"
+#include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_router.h"
 #include "actors/topics/topic_directory.h"
 #include "actors/topics/topic_messages.h"
@@ -204,6 +206,9 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     n->set_cluster_routes(*sync_ctx);
     children.push_back(
         {"sync", [sync_ctx](caf::actor_system& sys) { return spawn_sync_router(sys, sync_ctx); }});
+    children.push_back({"replica", [sync_ctx](caf::actor_system& sys) {
+                          return spawn_replica_sink(sys, sync_ctx);
+                        }});
     children.push_back({"topics", [sync_ctx](caf::actor_system& sys) {
                           return spawn_topic_directory(sys, sync_ctx);
                         }});
@@ -280,6 +285,41 @@ void node::set_cluster_routes(sync_context& ctx) const {
     }
     return shard_route{where::remote, std::move(router), {}};
   };
+  ctx.replica_of = [status, self](uint16_t shard) -> std::optional<replica_target> {
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return std::nullopt;
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.primary != self || owner.replica.empty()) {
+      return std::nullopt;
+    }
+    replica_target target;
+    target.epoch = owner.epoch;
+    target.primary = self;
+    target.replica = owner.replica;
+    if (status->reachable(owner.replica)) {
+      target.sink = status->services_of(owner.replica).replica;
+    }
+    return target;
+  };
+  ctx.accept_stream = [status, self](uint16_t shard, uint64_t epoch,
+                                     const std::string& primary) -> caf::error {
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return caf::make_error(sync_errc::replica_fenced, "no shard map here yet");
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.replica != self || owner.primary != primary || owner.epoch != epoch) {
+      return caf::make_error(sync_errc::replica_fenced,
+                             "shard " + std::to_string(shard) + " is primary " + owner.primary
+                                 + ", replica " + owner.replica + ", epoch "
+                                 + std::to_string(owner.epoch) + " in map version "
+                                 + std::to_string(map->version) + " on " + self + ", not primary "
+                                 + primary + " in epoch " + std::to_string(epoch));
+    }
+    return {};
+  };
   ctx.peer_sessions = [status] {
     std::vector<caf::actor> out;
     for (auto& [name, services] : status->services()) {
@@ -325,6 +365,7 @@ std::string node::start_membership(const node_config& cfg) {
     cluster::node_services services;
     services.router = sync_router_of(*sys);
     services.sessions = session_registry_of(*sys);
+    services.replica = replica_sink_of(*sys);
     return services;
   };
   membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);
@@ -363,6 +404,9 @@ std::string node::reload(const node_config& cfg) {
   ctx_->set_sync(std::make_shared<const sync_config>(cfg.sync));  // what SYNC_REQ reads
   if (auto topics = topic_directory_of(*system_)) {
     self->send(topics, reload_atom_v, sync_context_ptr{next});
+  }
+  if (auto sink = replica_sink_of(*system_)) {
+    self->send(sink, reload_atom_v, sync_context_ptr{next});
   }
   if (auto writer = storage_writer_of(*system_)) {
     self->request(writer, std::chrono::seconds(10), reload_atom_v, retention_of(cfg.sync))

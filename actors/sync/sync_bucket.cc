@@ -13,6 +13,7 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/bucket_replication.h"
 #include "actors/sync/delivery_tracker.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
@@ -79,6 +80,11 @@ struct bucket_state {
   // Cursors, retries, dead letters and receipts of this (bucket, shard)'s devices; empty when
   // the node keeps none (no delivery store).
   std::optional<delivery_tracker> tracker;
+  // In a cluster, with a replica: owner -> newest version the replica confirmed. Clients are
+  // sent nothing above it (a version they saw must survive the loss of this node). Valid for
+  // one stream (replica, epoch); cleared when the map names another.
+  std::unordered_map<std::string, uint64_t> replicated;
+  std::string stream;
 };
 
 using bucket_actor = caf::stateful_actor<bucket_state>;
@@ -125,8 +131,58 @@ caf::expected<uint64_t> head_of(bucket_actor* self, const std::string& owner) {
   return *head;
 }
 
+// Where this shard's writes must be copied before they count, or nullopt (no replica).
+std::optional<replica_target> replica_now(bucket_actor* self) {
+  auto& st = self->state;
+  if (!st.ctx->replica_of) {
+    return std::nullopt;
+  }
+  auto target = st.ctx->replica_of(st.shard);
+  auto stream = target ? target->replica + "@" + std::to_string(target->epoch) : std::string{};
+  if (stream != st.stream) {
+    st.replicated.clear();
+    st.stream = std::move(stream);
+  }
+  return target;
+}
+
+// Makes sure the replica holds `owner` up to `version` (sending what it lacks from this
+// node's log), then calls `then`: with no error also when there is no replica.
+void confirm(bucket_actor* self, const std::string& owner, uint64_t version,
+             std::function<void(caf::error)> then) {
+  auto& st = self->state;
+  auto target = replica_now(self);
+  if (!target || version == 0) {
+    then({});
+    return;
+  }
+  if (auto it = st.replicated.find(owner); it != st.replicated.end() && it->second >= version) {
+    then({});
+    return;
+  }
+  auto record = st.ctx->store->get(st.shard, st.bucket->id, owner, version);
+  if (!record) {
+    then({});  // trimmed or deleted here: nothing to vouch for
+    return;
+  }
+  auto batch = std::make_shared<storage::write_batch>();
+  batch->appends.push_back({st.shard, std::move(*record)});
+  replicate(self, st.ctx, st.shard, *target, std::move(batch),
+            [self, owner, version, then, stream = st.stream](caf::error err) {
+              auto& replicated = self->state.replicated[owner];
+              if (!err && self->state.stream == stream) {
+                replicated = std::max(replicated, version);
+              }
+              then(std::move(err));
+            });
+}
+
 void on_committed(bucket_actor* self, const std::string& key, storage::oplog_record record) {
   auto& st = self->state;
+  if (!st.stream.empty()) {
+    auto& replicated = st.replicated[record.owner];
+    replicated = std::max(replicated, record.version);
+  }
   auto waiters = std::move(st.in_flight[key]);
   st.in_flight.erase(key);
   for (auto& w : waiters) {
@@ -193,7 +249,17 @@ void admit(bucket_actor* self, publish_request& req, waiter w) {
     return;
   }
   if (*seen) {
-    w.answer(publish_result{**seen, true}, {});
+    // A retry: its version may have been committed here but never confirmed by the replica
+    // (that is why the backend retries). It is answered once the replica holds it.
+    auto version = **seen;
+    auto answer = std::make_shared<waiter>(std::move(w));
+    confirm(self, req.owner, version, [answer, version](caf::error err) {
+      if (err) {
+        answer->answer({}, caf::make_error(sync_errc::not_durable, "the replica did not confirm"));
+      } else {
+        answer->answer(publish_result{version, true}, {});
+      }
+    });
     return;
   }
   auto head = head_of(self, req.owner);
@@ -285,12 +351,32 @@ void flush(bucket_actor* self) {
     fail_all(caf::make_error(sync_errc::not_durable, "no storage writer"));
     return;
   }
+  auto target = replica_now(self);
+  // With a replica the batch is kept to stream it once committed here.
+  auto copy = target ? std::make_shared<const storage::write_batch>(batch) : nullptr;
+  auto complete = [self, ops] {
+    for (auto& op : *ops) {
+      on_committed(self, op.key, std::move(op.record));
+    }
+  };
   self->request(writer, write_timeout, write_atom_v, std::move(batch))
       .then(
-          [self, ops](caf::unit_t) {
-            for (auto& op : *ops) {
-              on_committed(self, op.key, std::move(op.record));
+          [self, target, copy, complete, fail_all](caf::unit_t) {
+            if (!target) {
+              complete();
+              return;
             }
+            // Acknowledged (and delivered) only once the replica applied it too (RPO = 0).
+            // If it does not, the ops stay committed here but unacknowledged; the backend's
+            // retry (same msg_id) finds them and waits for the replica again.
+            replicate(self, self->state.ctx, self->state.shard, *target, copy,
+                      [complete, fail_all](caf::error err) {
+                        if (err) {
+                          fail_all(err);
+                        } else {
+                          complete();
+                        }
+                      });
           },
           [fail_all](caf::error& err) { fail_all(err); });
 }
@@ -321,13 +407,23 @@ void write_delivery(bucket_actor* self, storage::write_batch batch,
     settle(false);
     return;
   }
+  auto target = replica_now(self);
+  auto copy = target ? std::make_shared<const storage::write_batch>(batch) : nullptr;
   self->request(writer, write_timeout, write_atom_v, std::move(batch))
-      .then([settle](caf::unit_t) { settle(true); },
-            [self, settle](caf::error& err) {
-              std::cerr << "tidegate: " << self->state.bucket->name
-                        << ": delivery state: " << self->home_system().render(err) << "\n";
-              settle(false);
-            });
+      .then(
+          [self, settle, target, copy](caf::unit_t) {
+            settle(true);
+            if (target) {
+              // Delivery state is copied as well, not awaited: a replica that misses it
+              // re-delivers some versions after a failover (clients drop repeats by version).
+              replicate(self, self->state.ctx, self->state.shard, *target, copy, [](caf::error) {});
+            }
+          },
+          [self, settle](caf::error& err) {
+            std::cerr << "tidegate: " << self->state.bucket->name
+                      << ": delivery state: " << self->home_system().render(err) << "\n";
+            settle(false);
+          });
 }
 
 bool has_dead_letters(const storage::write_batch& batch) {
@@ -336,8 +432,11 @@ bool has_dead_letters(const storage::write_batch& batch) {
   });
 }
 
-caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
-                                 const std::string& device, uint64_t after, bool first) {
+// Builds one page of `owner`'s log after `after` for `device`, holding back versions above
+// `cap` (not yet confirmed by the replica), and calls `done` with it: at once, or once the
+// dead letters it makes are durable.
+void build_page(bucket_actor* self, const std::string& owner, const std::string& device,
+                uint64_t after, bool first, uint64_t cap, std::function<void(sync_page)> done) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config;
   sync_page page;
@@ -350,7 +449,13 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
     page.reset = read->reset;
   }
   auto head = st.ctx->store->head(st.shard, st.bucket->id, owner);
-  page.head = head ? *head : 0;
+  page.head = std::min(head ? *head : 0, cap);
+  if (!page.records.empty() && page.records.back().version > cap) {
+    page.records.erase(std::remove_if(page.records.begin(), page.records.end(),
+                                      [cap](const auto& r) { return r.version > cap; }),
+                       page.records.end());
+    page.more = false;  // the rest is pushed once the replica confirms it
+  }
   if (deletes_on_ack(st.bucket->kind) && !page.reset && !page.records.empty()
       && page.records.front().version > after + 1) {
     // Ops are appended contiguously and leave a `once` log only as a prefix (acks are
@@ -364,19 +469,44 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
     if (has_dead_letters(out)) {
       // Ops become skipped for the device only once their dead letters are durable: never a
       // silent drop. If the write fails they are sent as they are (one more retry).
-      auto promise = self->make_response_promise();
       auto shared = std::make_shared<sync_page>(std::move(page));
-      write_delivery(self, std::move(out), [promise, shared](bool committed) mutable {
+      write_delivery(self, std::move(out), [done, shared](bool committed) {
         if (!committed) {
           shared->dead_through = 0;
         }
-        promise.deliver(std::move(*shared));
+        done(std::move(*shared));
       });
-      return promise;
+      return;
     }
     write_delivery(self, std::move(out));
   }
-  return page;
+  done(std::move(page));
+}
+
+// A page for a session's SYNC_REQ. With a replica, the owner's head is confirmed on it first
+// (this node may hold versions it never acknowledged), and nothing above what it confirmed is
+// sent.
+caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
+                                 const std::string& device, uint64_t after, bool first) {
+  auto promise = self->make_response_promise<sync_page>();
+  auto deliver = [promise](sync_page page) mutable { promise.deliver(std::move(page)); };
+  if (!replica_now(self)) {
+    build_page(self, owner, device, after, first, UINT64_MAX, deliver);
+    return promise;
+  }
+  auto head = self->state.ctx->store->head(self->state.shard, self->state.bucket->id, owner);
+  confirm(self, owner, head ? *head : 0, [self, owner, device, after, first, deliver](caf::error) {
+    auto& replicated = self->state.replicated;
+    auto it = replicated.find(owner);
+    uint64_t cap = it == replicated.end() ? 0 : it->second;
+    if (it == replicated.end()) {
+      // Confirmed nothing yet (no ops, or the replica is unreachable): only versions
+      // at or below what the client already has are safe to talk about.
+      cap = after;
+    }
+    build_page(self, owner, device, after, first, cap, deliver);
+  });
+  return promise;
 }
 
 void on_acked(bucket_actor* self, const std::string& owner, const std::string& device,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,14 @@ struct shard_route {
   std::string why;    ///< `unavailable`: what to tell the caller.
 };
 
+/// Where a primary streams a shard's committed writes (DESIGN §10, replication).
+struct replica_target {
+  caf::actor sink;      ///< The replica's replica_sink; invalid while it is unreachable.
+  uint64_t epoch = 0;   ///< The shard's epoch in the map that names both.
+  std::string primary;  ///< This node.
+  std::string replica;  ///< The replica's name, for errors.
+};
+
 /// What every SYNC actor of a node shares. Immutable after start; owned by the node through
 /// a shared_ptr each actor holds. `store` is the node's: any actor reads, in transactions
 /// that end inside the call; only the storage_writer (storage_writer_of()) writes.
@@ -41,6 +50,15 @@ struct sync_context {
   /// The session registries of the other reachable members, which get every online delivery
   /// too (their sessions may be the owner's). Empty: none. Thread-safe.
   std::function<std::vector<caf::actor>()> peer_sessions;
+  /// The replica a shard's writes must reach before they are acknowledged, when this node is
+  /// its primary and the map names a replica; nullopt otherwise (no copy to wait for).
+  /// Empty: never (a node outside a cluster). Thread-safe.
+  std::function<std::optional<replica_target>(uint16_t shard)> replica_of;
+  /// Whether this node may apply `primary`'s stream of `shard` in `epoch`: the committed map
+  /// names `primary` and this node in that epoch. An error (replica_fenced) says why not.
+  /// Empty: never (a node outside a cluster). Thread-safe.
+  std::function<caf::error(uint16_t shard, uint64_t epoch, const std::string& primary)>
+      accept_stream;
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;

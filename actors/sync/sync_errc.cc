@@ -28,6 +28,10 @@ const char* to_string(sync_errc code) {
       return "bad_user";
     case sync_errc::shard_unavailable:
       return "shard_unavailable";
+    case sync_errc::replica_fenced:
+      return "replica_fenced";
+    case sync_errc::replica_diverged:
+      return "replica_diverged";
   }
   return "unknown";
 }

@@ -21,6 +21,8 @@ enum class sync_errc : uint8_t {
   bad_topic,             ///< A topic name that is empty, too long or has other characters (400).
   bad_user,              ///< A follower's user id that is empty or over 160 bytes (400).
   shard_unavailable,     ///< The shard's primary cannot be reached from here, or moved (503).
+  replica_fenced,        ///< A replica refused a stream its shard map does not name (503).
+  replica_diverged,      ///< A replica holds another op under a version the primary sends.
 };
 
 const char* to_string(sync_errc code);

@@ -143,6 +143,29 @@ typename Inspector::result_type inspect(Inspector& f, op_receipts& x) {
   return f(caf::meta::type_name("op_receipts"), x.version, x.devices);
 }
 
+/// An owner whose ops a replica cannot append yet: it has versions up to `have`, and the
+/// batch started later. The primary sends (have, first sent) from its log, then the batch again.
+struct replica_gap {
+  uint8_t bucket = 0;
+  std::string owner;
+  uint64_t have = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_gap& x) {
+  return f(caf::meta::type_name("replica_gap"), x.bucket, x.owner, x.have);
+}
+
+/// A replica's answer to a replicated batch: applied (no gaps) or nothing applied (gaps).
+struct replica_reply {
+  std::vector<replica_gap> gaps;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_reply& x) {
+  return f(caf::meta::type_name("replica_reply"), x.gaps);
+}
+
 /// Registers every SYNC message type that crosses nodes (publishes, pages, cursors,
 /// receipts), under the same names on every node.
 void add_sync_message_types(caf::actor_system_config& cfg);
@@ -151,4 +174,3 @@ void add_sync_message_types(caf::actor_system_config& cfg);
 
 // Local only: dead letters are listed per node.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::dead_letter_page)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::storage::write_batch)

@@ -10,6 +10,7 @@ void add_sync_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<storage::oplog_record>("tidegate::storage::oplog_record");
   cfg.add_message_type<storage::device_cursor>("tidegate::storage::device_cursor");
   cfg.add_message_type<storage::receipt>("tidegate::storage::receipt");
+  cfg.add_message_type<storage::write_batch>("tidegate::storage::write_batch");
   cfg.add_message_type<publish_request>("tidegate::actors::publish_request");
   cfg.add_message_type<publish_result>("tidegate::actors::publish_result");
   cfg.add_message_type<publish_batch>("tidegate::actors::publish_batch");
@@ -19,6 +20,8 @@ void add_sync_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<device_cursor_info>("tidegate::actors::device_cursor_info");
   cfg.add_message_type<owner_cursors>("tidegate::actors::owner_cursors");
   cfg.add_message_type<op_receipts>("tidegate::actors::op_receipts");
+  cfg.add_message_type<replica_gap>("tidegate::actors::replica_gap");
+  cfg.add_message_type<replica_reply>("tidegate::actors::replica_reply");
 }
 
 }  // namespace tidegate::actors

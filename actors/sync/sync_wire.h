@@ -13,7 +13,9 @@
 #include <caf/meta/type_name.hpp>
 
 #include "storage/delivery_records.h"
+#include "storage/keys.h"
 #include "storage/oplog_record.h"
+#include "storage/oplog_store.h"
 
 namespace tidegate::actors::wire {
 
@@ -70,6 +72,47 @@ typename Inspector::result_type inspect(Inspector& f, device_cursor& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, receipt& x) {
   return f(caf::meta::type_name("receipt"), x.delivered_at_ms, x.acked_at_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, oplog_key& x) {
+  return f(caf::meta::type_name("oplog_key"), x.shard, x.bucket, x.owner, x.version);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dedupe_key& x) {
+  return f(caf::meta::type_name("dedupe_key"), x.bucket, x.business, x.owner, x.msg_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dedupe_value& x) {
+  return f(caf::meta::type_name("dedupe_value"), x.version, x.expires_at_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, oplog_append& x) {
+  return f(caf::meta::type_name("oplog_append"), x.shard, x.record);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dedupe_insert& x) {
+  return f(caf::meta::type_name("dedupe_insert"), x.key, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, table_put& x) {
+  return f(caf::meta::type_name("table_put"), x.table, x.key, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, table_erase& x) {
+  return f(caf::meta::type_name("table_erase"), x.table, x.key);
+}
+
+/// The unit of replication: what a primary committed, applied as it is by its replica.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
+  return f(caf::meta::type_name("write_batch"), x.appends, x.dedupes, x.deletes, x.puts, x.erases);
 }
 
 }  // namespace tidegate::storage

@@ -59,6 +59,8 @@ class process_cluster {
   /// waits until it serves; fails the test and returns false if it does not within 20 s.
   bool start(size_t i, std::optional<std::vector<std::string>> seeds = std::nullopt);
   bool running(size_t i) const { return members_[i].process != nullptr; }
+  /// Member i's data directory (its LMDB environment and shard map state).
+  const std::string& data_dir(size_t i) const { return members_[i].data->path(); }
   /// Member i's client (MMTP) port; 0 before its first start.
   uint16_t client_port(size_t i) const { return members_[i].client_port; }
   /// Sends `sig` to member i (SIGSTOP, SIGCONT, SIGKILL, ...).

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/sync/sync_context.h"
+#include "storage/oplog_store.h"
+
+namespace tidegate::actors {
+
+/// Streams `batch`, already committed here, to the shard's replica and calls `done` with no
+/// error once the replica applied it, or with why not. When the replica reports gaps (owners
+/// whose earlier ops it lacks: a new replica, or a batch it missed), the missing ops are read
+/// from this node's log, sent first, and the batch sent again; a replica far behind takes
+/// several rounds. Runs on `self` (a sync_bucket), whose requests carry the replica's answers.
+void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
+               replica_target target, std::shared_ptr<const storage::write_batch> batch,
+               std::function<void(caf::error)> done);
+
+}  // namespace tidegate::actors

@@ -1,0 +1,155 @@
+#include "actors/sync/replica_sink.h"
+
+#include <iostream>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.h"
+#include "actors/names.h"
+#include "actors/sync/sync_errc.h"
+#include "actors/sync/sync_messages.h"
+
+namespace tidegate::actors {
+namespace {
+
+std::string head_key(uint16_t shard, uint8_t bucket, const std::string& owner) {
+  std::string key;
+  key.push_back(static_cast<char>(shard >> 8));
+  key.push_back(static_cast<char>(shard & 0xff));
+  key.push_back(static_cast<char>(bucket));
+  key += owner;
+  return key;
+}
+
+struct sink_state {
+  static inline const char* name = "tidegate.replica_sink";
+  sync_context_ptr ctx;
+  // The newest version of owners whose writes are on their way to the writer, so that a batch
+  // arriving before the previous one committed is checked against it. An entry goes once its
+  // write is answered: storage is the truth after that (this node may write the same owners
+  // as a primary later).
+  std::unordered_map<std::string, uint64_t> heads;
+};
+
+using sink_actor = caf::stateful_actor<sink_state>;
+
+caf::expected<uint64_t> head_of(sink_actor* self, uint16_t shard, uint8_t bucket,
+                                const std::string& owner) {
+  auto& st = self->state;
+  if (auto it = st.heads.find(head_key(shard, bucket, owner)); it != st.heads.end()) {
+    return it->second;
+  }
+  auto head = st.ctx->store->head(shard, bucket, owner);
+  if (!head) {
+    return caf::make_error(sync_errc::not_durable, head.error().detail);
+  }
+  return *head;
+}
+
+caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoch,
+                                 const std::string& primary, storage::write_batch& batch) {
+  auto& st = self->state;
+  if (!st.ctx->accept_stream) {
+    return caf::make_error(sync_errc::replica_fenced, "this node is not a cluster member");
+  }
+  if (auto err = st.ctx->accept_stream(shard, epoch, primary)) {
+    return err;
+  }
+  replica_reply reply;
+  std::unordered_map<std::string, uint64_t> next;  // heads after this batch
+  std::unordered_map<std::string, bool> gapped;
+  std::vector<storage::oplog_append> kept;
+  for (auto& a : batch.appends) {
+    const auto& r = a.record;
+    if (a.shard != shard) {
+      return caf::make_error(sync_errc::replica_fenced, "an append of another shard");
+    }
+    auto key = head_key(shard, r.bucket, r.owner);
+    if (gapped.count(key) != 0) {
+      continue;
+    }
+    uint64_t head = 0;
+    if (auto it = next.find(key); it != next.end()) {
+      head = it->second;
+    } else {
+      auto stored = head_of(self, shard, r.bucket, r.owner);
+      if (!stored) {
+        return stored.error();
+      }
+      head = *stored;
+    }
+    if (r.version <= head) {
+      auto mine = st.ctx->store->get(shard, r.bucket, r.owner, r.version);
+      if (mine && (mine->msg_id != r.msg_id || mine->payload != r.payload)) {
+        std::cerr << "tidegate: replica: shard " << shard << " owner " << r.owner << " version "
+                  << r.version << " differs from " << primary << "'s\n";
+        return caf::make_error(
+            sync_errc::replica_diverged,
+            "another op is stored under " + r.owner + " version " + std::to_string(r.version));
+      }
+      continue;  // already here (or trimmed here): a resend
+    }
+    if (r.version != head + 1) {
+      gapped[key] = true;
+      reply.gaps.push_back({r.bucket, r.owner, head});
+      continue;
+    }
+    next[key] = r.version;
+    kept.push_back(std::move(a));
+  }
+  if (!reply.gaps.empty()) {
+    return reply;
+  }
+  batch.appends = std::move(kept);
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    return caf::make_error(sync_errc::not_durable, "no storage writer");
+  }
+  for (auto& [key, version] : next) {
+    st.heads[key] = version;
+  }
+  auto promise = self->make_response_promise<replica_reply>();
+  // Forgets the heads this write set, unless a later batch moved them on meanwhile.
+  auto settle = [self, written = std::move(next)] {
+    for (const auto& [key, version] : written) {
+      if (auto it = self->state.heads.find(key);
+          it != self->state.heads.end() && it->second == version) {
+        self->state.heads.erase(it);
+      }
+    }
+  };
+  self->request(writer, caf::infinite, write_atom_v, std::move(batch))
+      .then(
+          [promise, settle](caf::unit_t) mutable {
+            settle();
+            promise.deliver(replica_reply{});
+          },
+          [self, promise, settle](caf::error& err) mutable {
+            settle();
+            promise.deliver(
+                caf::make_error(sync_errc::not_durable, self->home_system().render(err)));
+          });
+  return promise;
+}
+
+caf::behavior replica_sink(sink_actor* self, sync_context_ptr ctx) {
+  self->state.ctx = std::move(ctx);
+  unname_on_exit(self, replica_sink_name);
+  return {
+      [self](replicate_atom, uint16_t shard, uint64_t epoch, const std::string& primary,
+             storage::write_batch& batch) { return apply(self, shard, epoch, primary, batch); },
+      [self](reload_atom, sync_context_ptr& ctx) { self->state.ctx = std::move(ctx); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_replica_sink(caf::actor_system& sys, sync_context_ptr ctx) {
+  return name_actor(sys, replica_sink_name, sys.spawn(replica_sink, std::move(ctx)));
+}
+
+}  // namespace tidegate::actors

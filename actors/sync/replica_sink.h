@@ -1,0 +1,27 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/sync/sync_context.h"
+
+namespace tidegate::actors {
+
+/// The replica side of replication (DESIGN §10), one per cluster member with storage, named
+/// "replica" (replica_sink_of()). It applies the write batches that primaries stream for the
+/// shards this node is the replica of:
+///
+///  - (replicate_atom, uint16_t shard, uint64_t epoch, std::string primary,
+///     storage::write_batch) -> replica_reply
+///
+/// A stream the committed map does not name (another primary, another epoch, another replica)
+/// is refused with replica_fenced: an old primary cut off from the cluster can never write to a
+/// promoted replica. Appends must continue each owner's log: ones the replica already holds are
+/// skipped (after checking that it holds the same op; another op under that version is
+/// replica_diverged), and an owner whose first append is past its head makes the whole batch a
+/// replica_reply with that gap and nothing applied. Otherwise the batch (with its dedupe
+/// entries and delivery state) is written through the storage_writer, and the reply comes
+/// once it is committed.
+caf::actor spawn_replica_sink(caf::actor_system& sys, sync_context_ptr ctx);
+
+}  // namespace tidegate::actors

@@ -1,0 +1,138 @@
+#include "actors/sync/replica_sink.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/atoms.h"
+#include "actors/sync/storage_writer.h"
+#include "actors/sync/sync_errc.h"
+#include "actors/sync/sync_messages.h"
+#include "storage/temp_dir.h"
+
+namespace tidegate::actors {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint16_t shard = 7;
+
+storage::write_batch ops(const std::string& owner, uint64_t from, uint64_t to,
+                         const std::string& prefix = "m") {
+  storage::write_batch batch;
+  for (auto v = from; v <= to; ++v) {
+    storage::oplog_record r;
+    r.bucket = 1;
+    r.owner = owner;
+    r.version = v;
+    r.business = "chat";
+    r.payload = prefix + std::to_string(v);
+    r.msg_id = prefix + std::to_string(v);
+    batch.appends.push_back({shard, std::move(r)});
+  }
+  return batch;
+}
+
+// A real LMDB, storage writer and replica sink; the stream is accepted from "n1" in epoch 3
+// only (what the shard map would say).
+class ReplicaSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto env = storage::lmdb_env::open(dir_.path(), {});
+    ASSERT_TRUE(env);
+    env_ = std::move(*env);
+    store_ = std::make_unique<storage::oplog_store>(*env_);
+    auto ctx = std::make_shared<sync_context>();
+    ctx->store = store_.get();
+    ctx->accept_stream = [](uint16_t s, uint64_t epoch, const std::string& primary) {
+      if (s != shard || epoch != 3 || primary != "n1") {
+        return caf::make_error(sync_errc::replica_fenced, "not this stream");
+      }
+      return caf::error{};
+    };
+    writer_ = spawn_storage_writer(sys_, *env_, *store_, {});
+    sink_ = spawn_replica_sink(sys_, ctx);
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown);
+  }
+
+  // The sink's answer: the gaps, or the error.
+  std::pair<replica_reply, caf::error> send(storage::write_batch batch, uint64_t epoch = 3,
+                                            const std::string& primary = "n1") {
+    caf::scoped_actor self{sys_};
+    std::pair<replica_reply, caf::error> out;
+    self->request(sink_, 10s, replicate_atom_v, shard, epoch, primary, std::move(batch))
+        .receive([&](replica_reply& reply) { out.first = std::move(reply); },
+                 [&](caf::error& err) { out.second = std::move(err); });
+    return out;
+  }
+
+  uint64_t head(const std::string& owner) {
+    auto h = store_->head(shard, 1, owner);
+    return h ? *h : 999;
+  }
+
+  storage::temp_dir dir_;
+  std::unique_ptr<storage::lmdb_env> env_;
+  std::unique_ptr<storage::oplog_store> store_;
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_{cfg_};
+  caf::actor writer_;
+  caf::actor sink_;
+};
+
+TEST_F(ReplicaSinkTest, AppliesAnOwnersOpsInOrder) {
+  auto [reply, err] = send(ops("u", 1, 3));
+  EXPECT_FALSE(err);
+  EXPECT_TRUE(reply.gaps.empty());
+  EXPECT_EQ(head("u"), 3u);
+}
+
+TEST_F(ReplicaSinkTest, RefusesAStreamTheMapDoesNotNameAndWritesNothing) {
+  auto [r1, old_epoch] = send(ops("u", 1, 1), /*epoch=*/2);
+  EXPECT_EQ(old_epoch, sync_errc::replica_fenced);
+  auto [r2, other_primary] = send(ops("u", 1, 1), 3, "n2");
+  EXPECT_EQ(other_primary, sync_errc::replica_fenced);
+  EXPECT_EQ(head("u"), 0u);
+}
+
+TEST_F(ReplicaSinkTest, ReportsAGapAndAppliesNothingOfTheBatch) {
+  ASSERT_FALSE(send(ops("u", 1, 2)).second);
+  auto batch = ops("u", 5, 6);
+  auto other = ops("w", 1, 1);
+  batch.appends.push_back(other.appends[0]);
+  auto [reply, err] = send(batch);
+  EXPECT_FALSE(err);
+  ASSERT_EQ(reply.gaps.size(), 1u);
+  EXPECT_EQ(reply.gaps[0].owner, "u");
+  EXPECT_EQ(reply.gaps[0].have, 2u);
+  EXPECT_EQ(head("u"), 2u);
+  EXPECT_EQ(head("w"), 0u);  // the batch is all or nothing
+}
+
+TEST_F(ReplicaSinkTest, SkipsOpsItHoldsAndAppliesTheRest) {
+  ASSERT_FALSE(send(ops("u", 1, 2)).second);
+  auto [reply, err] = send(ops("u", 1, 4));  // a resend that overlaps
+  EXPECT_FALSE(err);
+  EXPECT_TRUE(reply.gaps.empty());
+  EXPECT_EQ(head("u"), 4u);
+}
+
+TEST_F(ReplicaSinkTest, RefusesAnotherOpUnderAVersionItHolds) {
+  ASSERT_FALSE(send(ops("u", 1, 2)).second);
+  auto [reply, err] = send(ops("u", 2, 3, "other"));
+  EXPECT_EQ(err, sync_errc::replica_diverged);
+  EXPECT_EQ(head("u"), 2u);
+}
+
+}  // namespace
+}  // namespace tidegate::actors

@@ -1,0 +1,164 @@
+// Replication with real node processes (DESIGN §10, §14.1): an op is acknowledged only once the
+// replica of its shard applied it, so every acknowledged op is in the replica's LMDB when the
+// primary is killed; a new replica receives the history it lacks from the primary's log.
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "actors/sync/bucket_config.h"
+#include "storage/lmdb_env.h"
+#include "storage/oplog_store.h"
+#include "tests/support/process_cluster.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tidegate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr auto settle = 20s;
+
+// What a member's LMDB holds of one owner's `user` log, read after its process is gone.
+std::vector<std::string> msg_ids_in(const std::string& dir, const std::string& owner) {
+  storage::env_options options;
+  options.mode = storage::durability::periodic;  // as the members run
+  auto env = storage::lmdb_env::open(dir, options);
+  EXPECT_TRUE(env) << dir;
+  if (!env) {
+    return {};
+  }
+  storage::oplog_store store{**env};
+  auto shard = actors::shard_of(owner, 1024);
+  uint8_t bucket = actors::default_sync_config().bucket("user")->id;
+  auto page = store.read_range(shard, bucket, owner, 0, 10'000, size_t{64} << 20);
+  EXPECT_TRUE(page);
+  std::vector<std::string> out;
+  if (page) {
+    for (const auto& r : page->records) {
+      EXPECT_EQ(r.version, out.size() + 1) << owner << " in " << dir;
+      out.push_back(r.msg_id);
+    }
+  }
+  return out;
+}
+
+class ClusterReplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_TRUE(cluster_.start(i));
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_TRUE(cluster_.wait_for(
+          i,
+          [](const member_view& v) {
+            return v.reachable == 3 && v.map_version > 0 && v.unavailable == 0;
+          },
+          settle));
+    }
+    shards_ = cluster_.shards(0);
+    ASSERT_EQ(shards_.size(), 1024u);
+  }
+
+  size_t index_of(const std::string& name) const { return std::stoul(name.substr(1)) - 1; }
+
+  // An owner of a shard whose primary is `primary`.
+  std::string owner_on(const std::string& primary, int skip = 0) const {
+    for (int k = 0;; ++k) {
+      auto owner = "owner-" + std::to_string(k);
+      if (shards_[actors::shard_of(owner, 1024)].primary == primary && skip-- == 0) {
+        return owner;
+      }
+    }
+  }
+
+  const shard_row& row_of(const std::string& owner) const {
+    return shards_[actors::shard_of(owner, 1024)];
+  }
+
+  bool publish(size_t via, const std::string& owner, const std::string& msg_id) {
+    auto [status, body] = cluster_.post(
+        via, "/v1/sync/ops",
+        json{{"business", "chat"}, {"owner", owner}, {"payload", msg_id}, {"msg_id", msg_id}}
+            .dump());
+    EXPECT_EQ(status, 200) << body;
+    return status == 200;
+  }
+
+  process_cluster cluster_{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
+  std::vector<shard_row> shards_;
+};
+
+TEST_F(ClusterReplicationTest, EveryAcknowledgedOpIsInItsReplicaWhenThePrimaryIsKilled) {
+  std::map<std::string, std::vector<std::string>> acked;  // owner -> msg_ids, in version order
+  std::vector<std::string> owners;
+  for (const auto* primary : {"n1", "n2", "n3"}) {
+    owners.push_back(owner_on(primary));
+  }
+  for (int k = 0; k < 10; ++k) {
+    for (const auto& owner : owners) {
+      auto msg_id = owner + "-" + std::to_string(k);
+      if (publish(static_cast<size_t>(k) % 3, owner, msg_id)) {
+        acked[owner].push_back(msg_id);
+      }
+    }
+  }
+  json batch{{"ops", json::array()}};
+  for (const auto& owner : owners) {
+    batch["ops"].push_back(
+        {{"business", "chat"}, {"owner", owner}, {"payload", "b"}, {"msg_id", owner + "-b"}});
+  }
+  auto [status, body] = cluster_.post(1, "/v1/sync/ops:batch", batch.dump());
+  ASSERT_EQ(status, 200) << body;
+  for (const auto& owner : owners) {
+    acked[owner].push_back(owner + "-b");
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    cluster_.kill(i);  // SIGKILL: nothing is flushed on the way out
+  }
+  for (const auto& owner : owners) {
+    const auto& row = row_of(owner);
+    ASSERT_FALSE(row.replica.empty());
+    EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(row.primary)), owner), acked[owner]) << owner;
+    EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(row.replica)), owner), acked[owner])
+        << owner << " on its replica " << row.replica;
+  }
+}
+
+TEST_F(ClusterReplicationTest, ANewReplicaGetsTheHistoryItLacksFromThePrimary) {
+  auto owner = owner_on("n1");
+  auto old_replica = row_of(owner).replica;
+  std::vector<std::string> acked;
+  for (int k = 0; k < 5; ++k) {
+    ASSERT_TRUE(publish(0, owner, "early-" + std::to_string(k)));
+    acked.push_back("early-" + std::to_string(k));
+  }
+  auto before = cluster_.view(0);
+  ASSERT_TRUE(before);
+  cluster_.kill(index_of(old_replica));
+  // The next map gives the shard a new replica: the one member left.
+  std::string new_replica = old_replica == "n2" ? "n3" : "n2";
+  ASSERT_TRUE(cluster_.wait_for(
+      0, [&](const member_view& v) { return v.map_version > before->map_version; }, settle));
+  ASSERT_TRUE(cluster_.wait_for(
+      0,
+      [&](const member_view&) {
+        auto rows = cluster_.shards(0);
+        return rows.size() == 1024 && rows[actors::shard_of(owner, 1024)].replica == new_replica;
+      },
+      settle));
+  ASSERT_TRUE(publish(0, owner, "late"));  // acknowledged once the new replica has all six
+  acked.push_back("late");
+  for (size_t i = 0; i < 3; ++i) {
+    cluster_.kill(i);
+  }
+  EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(new_replica)), owner), acked);
+}
+
+}  // namespace
+}  // namespace tidegate::test
