@@ -25,15 +25,18 @@ cluster_snapshot snapshot_of(const membership_view& view, int64_t now_ms) {
 void cluster_status::publish(cluster_snapshot snapshot) {
   bool writable = snapshot.has_majority;
   std::set<std::string> reachable;
+  std::map<std::string, int64_t> incarnations;
   for (const auto& m : snapshot.members) {
     if (m.reachable) {
       reachable.insert(m.info.name);
     }
+    incarnations[m.info.name] = m.info.started_at_ms;
   }
   {
     std::lock_guard<std::mutex> guard{mutex_};
     snapshot_ = std::move(snapshot);
     reachable_ = std::move(reachable);
+    incarnations_ = std::move(incarnations);
   }
   writable_.store(writable, std::memory_order_release);
 }
@@ -52,6 +55,34 @@ void cluster_status::publish_map(shard_map map) {
 bool cluster_status::reachable(const std::string& name) const {
   std::lock_guard<std::mutex> guard{mutex_};
   return reachable_.count(name) != 0;
+}
+
+int64_t cluster_status::incarnation_of(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = incarnations_.find(name);
+  return it == incarnations_.end() ? 0 : it->second;
+}
+
+std::string cluster_status::leader() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return snapshot_.leader;
+}
+
+void cluster_status::set_local_controller(caf::actor controller) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  local_controller_ = std::move(controller);
+}
+
+caf::actor cluster_status::leader_controller() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (snapshot_.leader.empty()) {
+    return {};
+  }
+  if (snapshot_.leader == snapshot_.self) {
+    return local_controller_;
+  }
+  auto it = services_.find(snapshot_.leader);
+  return it == services_.end() ? caf::actor{} : it->second.controller;
 }
 
 void cluster_status::publish_services(std::map<std::string, node_services> services) {
@@ -81,6 +112,7 @@ struct map_counts {
   std::map<std::string, size_t> primaries;
   std::map<std::string, size_t> replicas;
   size_t unavailable = 0;  // shards whose primary is not reachable
+  size_t in_sync = 0;      // shards whose replica may be promoted
 };
 
 map_counts count(const shard_map& map, const cluster_snapshot& s) {
@@ -98,6 +130,9 @@ map_counts count(const shard_map& map, const cluster_snapshot& s) {
     }
     if (up.count(o.primary) == 0) {
       ++c.unavailable;
+    }
+    if (o.replica_in_sync) {
+      ++c.in_sync;
     }
   }
   return c;
@@ -134,7 +169,8 @@ std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map)
                 {"shards", map.shards.size()},
                 {"primaries", c.primaries},
                 {"replicas", c.replicas},
-                {"unavailable", c.unavailable}};
+                {"unavailable", c.unavailable},
+                {"replicas_in_sync", c.in_sync}};
   return out.dump();
 }
 

@@ -44,6 +44,14 @@ class cluster_status {
 
   /// Member `name` is reachable now (self included).
   bool reachable(const std::string& name) const;
+  /// Member `name`'s incarnation (member_info::started_at_ms), or 0 if unknown.
+  int64_t incarnation_of(const std::string& name) const;
+  /// The leader now, or empty.
+  std::string leader() const;
+
+  /// This node's controller (set once at start) and the leader's, if known and reachable.
+  void set_local_controller(caf::actor controller);
+  caf::actor leader_controller() const;
 
   /// The services of the other members, by name (membership.h).
   void publish_services(std::map<std::string, node_services> services);
@@ -62,6 +70,8 @@ class cluster_status {
   std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();
   std::map<std::string, node_services> services_;
   std::set<std::string> reachable_;
+  std::map<std::string, int64_t> incarnations_;
+  caf::actor local_controller_;
   std::atomic<bool> writable_{false};
 };
 

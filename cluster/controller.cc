@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include <caf/actor_system.hpp>
@@ -27,6 +28,8 @@ struct controller_state {
   controller_view view;
   int64_t last_retry_ms = 0;
   int64_t leader_since_ms = 0;
+  // Primaries' reports of replicas that caught up, applied to the next map (the leader's).
+  std::vector<sync_report> reports;
   static inline const char* name = "controller";
 };
 
@@ -118,8 +121,15 @@ void drive(controller_actor* self) {
       && now - st.leader_since_ms < st.settings.initial_settle_ms) {
     return;  // a new cluster: let the members still starting join the first map
   }
-  auto next = place(base.shards, members_up(st.view.snapshot), st.settings.zone_rules,
-                    st.settings.shard_count);
+  std::map<std::string, int64_t> incarnations;
+  for (const auto& m : view.members) {
+    incarnations[m.info.name] = m.info.started_at_ms;
+  }
+  // Reports first, so a replica that restarted is out of sync before placement may promote it.
+  auto current = base.shards;
+  apply_sync_reports(current, st.reports, incarnations);
+  st.reports.clear();
+  auto next = place(current, members_up(view), st.settings.zone_rules, st.settings.shard_count);
   const auto& committed = st.acceptor->state().committed;
   bool base_committed = base.term == committed.term && base.version == committed.version;
   if (next != base.shards || !base_committed) {
@@ -205,6 +215,14 @@ caf::behavior controller(controller_actor* self, controller_settings settings,
         }
         if (auto done = st.proposer->accepted(member, version)) {
           on_committed(self, *done);
+          drive(self);
+        }
+      },
+      [self](replica_synced_atom, uint32_t shard, uint64_t epoch, const std::string& replica,
+             int64_t incarnation) {
+        auto& st = self->state;
+        if (st.proposer) {
+          st.reports.push_back({shard, epoch, replica, incarnation});
           drive(self);
         }
       },

@@ -86,6 +86,7 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
       o.primary = o.replica;  // promote
       o.replica.clear();
       o.replica_in_sync = false;
+      o.replica_incarnation = 0;
       ++o.epoch;
       --loads[o.primary].replicas;
       ++loads[o.primary].primaries;
@@ -101,12 +102,39 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
       }
       o.replica = pick == nullptr ? std::string{} : pick->name;
       o.replica_in_sync = false;  // until replication reports it caught up
+      o.replica_incarnation = 0;
       if (pick != nullptr) {
         ++loads[o.replica].replicas;
       }
     }
   }
   return next;
+}
+
+void apply_sync_reports(std::vector<shard_owner>& owners, const std::vector<sync_report>& reports,
+                        const std::map<std::string, int64_t>& incarnations) {
+  for (const auto& r : reports) {
+    if (r.shard >= owners.size()) {
+      continue;
+    }
+    auto& o = owners[r.shard];
+    auto now = incarnations.find(r.replica);
+    if (o.replica == r.replica && o.epoch == r.epoch && now != incarnations.end()
+        && now->second == r.incarnation) {
+      o.replica_in_sync = true;
+      o.replica_incarnation = r.incarnation;
+    }
+  }
+  for (auto& o : owners) {
+    if (!o.replica_in_sync) {
+      continue;
+    }
+    auto now = incarnations.find(o.replica);
+    if (now != incarnations.end() && now->second != o.replica_incarnation) {
+      o.replica_in_sync = false;  // restarted since it caught up: it may have lost data
+      o.replica_incarnation = 0;
+    }
+  }
 }
 
 }  // namespace tidegate::cluster

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,20 @@ std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
 std::vector<shard_owner> place(const std::vector<shard_owner>& current,
                                const std::vector<member_info>& up,
                                const std::vector<zone_rule>& rules, uint32_t shard_count);
+
+/// A primary's report that `replica`, in its incarnation `incarnation`, holds everything of
+/// `shard` that was acknowledged in `epoch` and receives its stream.
+struct sync_report {
+  uint32_t shard = 0;
+  uint64_t epoch = 0;
+  std::string replica;
+  int64_t incarnation = 0;
+};
+
+/// Marks replicas in sync from `reports` that still match the owners (same replica, same
+/// epoch, same incarnation), and out of sync those whose member restarted since it caught up
+/// (`incarnations`: each known member's started_at_ms). Pure, like place().
+void apply_sync_reports(std::vector<shard_owner>& owners, const std::vector<sync_report>& reports,
+                        const std::map<std::string, int64_t>& incarnations);
 
 }  // namespace tidegate::cluster

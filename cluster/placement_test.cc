@@ -129,6 +129,24 @@ TEST(PlacementTest, NoMemberUpChangesNothing) {
   EXPECT_EQ(place(owners, {}, two_zones, 16), owners);
 }
 
+TEST(PlacementTest, AReportMarksAReplicaInSyncUntilItRestarts) {
+  auto owners = place({}, three, two_zones, 4);
+  const auto& replica = owners[0].replica;
+  std::map<std::string, int64_t> incarnations{{"n1", 10}, {"n2", 20}, {"n3", 30}};
+  apply_sync_reports(owners,
+                     {{0, owners[0].epoch, replica, incarnations[replica]},
+                      {1, owners[1].epoch + 1, owners[1].replica, 1},  // another epoch
+                      {2, owners[2].epoch, "nobody", 1}},              // another replica
+                     incarnations);
+  EXPECT_TRUE(owners[0].replica_in_sync);
+  EXPECT_FALSE(owners[1].replica_in_sync);
+  EXPECT_FALSE(owners[2].replica_in_sync);
+  incarnations[replica] = 99;  // it restarted: maybe with an empty disk
+  apply_sync_reports(owners, {}, incarnations);
+  EXPECT_FALSE(owners[0].replica_in_sync);
+  EXPECT_EQ(owners[0].replica_incarnation, 0);
+}
+
 TEST(PlacementTest, HomeZoneIsTheFirstRuleThatCoversTheShard) {
   std::vector<zone_rule> rules{{0, 9, "a"}, {5, 20, "b"}};
   EXPECT_EQ(home_zone(rules, 7), "a");

@@ -19,17 +19,22 @@ struct shard_owner {
   /// The replica holds everything the primary acknowledged and receives its stream, so it may
   /// be promoted. A replica starts out of sync; replication reports when it caught up.
   bool replica_in_sync = false;
+  /// The replica's incarnation (member_info::started_at_ms) that caught up: a replica that
+  /// restarted since may have lost what it held, so it must catch up again.
+  int64_t replica_incarnation = 0;
 
   friend bool operator==(const shard_owner& a, const shard_owner& b) {
     return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch
-           && a.replica_in_sync == b.replica_in_sync;
+           && a.replica_in_sync == b.replica_in_sync
+           && a.replica_incarnation == b.replica_incarnation;
   }
   friend bool operator!=(const shard_owner& a, const shard_owner& b) { return !(a == b); }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
-  return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch, x.replica_in_sync);
+  return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch, x.replica_in_sync,
+           x.replica_incarnation);
 }
 
 /// Every virtual shard's owners, as the controller on the leader decided them. Travels between

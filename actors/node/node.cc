@@ -25,6 +25,7 @@
 #include "actors/names.h"
 #include "actors/node/error_renderers.h"
 #include "actors/node/supervisor.h"
+#include "actors/sync/replica_catchup.h"
 #include "actors/sync/replica_sink.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_errc.h"
@@ -209,6 +210,12 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     children.push_back({"replica", [sync_ctx](caf::actor_system& sys) {
                           return spawn_replica_sink(sys, sync_ctx);
                         }});
+    if (cfg.cluster.enabled) {
+      children.push_back({"catchup", [sync_ctx](caf::actor_system& sys) {
+                            return spawn_replica_catchup(sys, sync_ctx,
+                                                         std::chrono::milliseconds(500));
+                          }});
+    }
     children.push_back({"topics", [sync_ctx](caf::actor_system& sys) {
                           return spawn_topic_directory(sys, sync_ctx);
                         }});
@@ -298,10 +305,46 @@ void node::set_cluster_routes(sync_context& ctx) const {
     target.epoch = owner.epoch;
     target.primary = self;
     target.replica = owner.replica;
+    target.incarnation = status->incarnation_of(owner.replica);
     if (status->reachable(owner.replica)) {
       target.sink = status->services_of(owner.replica).replica;
     }
     return target;
+  };
+  ctx.catchup_work_now = [status, self] {
+    std::vector<catchup_work> out;
+    auto map = status->map();
+    std::map<std::string, std::pair<int64_t, caf::actor>> replicas;  // looked up once each
+    for (size_t shard = 0; shard < map->shards.size(); ++shard) {
+      const auto& owner = map->shards[shard];
+      if (owner.primary != self || owner.replica.empty()) {
+        continue;
+      }
+      auto it = replicas.find(owner.replica);
+      if (it == replicas.end()) {
+        caf::actor sink;
+        if (status->reachable(owner.replica)) {
+          sink = status->services_of(owner.replica).replica;
+        }
+        it = replicas.emplace(owner.replica, std::pair{status->incarnation_of(owner.replica), sink})
+                 .first;
+      }
+      const auto& [incarnation, sink] = it->second;
+      if (!sink || (owner.replica_in_sync && owner.replica_incarnation == incarnation)) {
+        continue;
+      }
+      catchup_work work;
+      work.shard = static_cast<uint16_t>(shard);
+      work.target = replica_target{sink, owner.epoch, self, owner.replica, incarnation};
+      out.push_back(std::move(work));
+    }
+    return out;
+  };
+  ctx.report_synced = [status](uint16_t shard, const replica_target& target) {
+    if (auto leader = status->leader_controller()) {
+      caf::anon_send(leader, cluster::replica_synced_atom_v, uint32_t{shard}, target.epoch,
+                     target.replica, target.incarnation);
+    }
   };
   ctx.accept_stream = [status, self](uint16_t shard, uint64_t epoch,
                                      const std::string& primary) -> caf::error {
@@ -361,6 +404,7 @@ std::string node::start_membership(const node_config& cfg) {
     return "cluster map: " + error;
   }
   controller_ = settings.controller;
+  cluster_->set_local_controller(controller_);
   settings.local_services = [sys = system_.get()] {
     cluster::node_services services;
     services.router = sync_router_of(*sys);

@@ -39,11 +39,11 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
     if (!page) {
       return caf::make_error(sync_errc::not_durable, page.error().detail);
     }
-    if (page->reset) {
-      // The replica is behind what this node still keeps (retention trimmed it): it cannot be
-      // filled op by op. It needs a snapshot of the shard.
-      return caf::make_error(sync_errc::not_durable,
-                             "the replica lacks ops of " + gap.owner + " that were trimmed here");
+    if (page->reset || (!page->records.empty() && page->records.front().version != gap.have + 1)) {
+      // The replica is behind what this node still keeps (retention trimmed them, or acked
+      // `once` ops were deleted): it cannot be filled op by op.
+      return caf::make_error(sync_errc::not_durable, "the replica lacks ops of " + gap.owner
+                                                         + " that are no longer kept here");
     }
     for (auto& r : page->records) {
       if (stop != first.end() && r.version >= stop->second) {
@@ -109,6 +109,23 @@ void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shar
   }
   send(self, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
        max_rounds);
+}
+
+void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
+               replica_target target, const std::vector<replica_gap>& gaps,
+               std::function<void(caf::error)> done) {
+  auto fill = fill_for(*ctx, shard, storage::write_batch{}, gaps);
+  if (!fill) {
+    done(fill.error());
+    return;
+  }
+  if (fill->appends.empty()) {
+    done(caf::make_error(sync_errc::not_durable,
+                         "the ops the replica lacks are no longer kept here"));
+    return;
+  }
+  replicate(self, std::move(ctx), shard, std::move(target),
+            std::make_shared<const storage::write_batch>(std::move(*fill)), std::move(done));
 }
 
 }  // namespace tidegate::actors

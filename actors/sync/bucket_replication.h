@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/sync/sync_context.h"
+#include "actors/sync/sync_messages.h"
 #include "storage/oplog_store.h"
 
 namespace tidegate::actors {
@@ -19,6 +20,13 @@ namespace tidegate::actors {
 /// several rounds. Runs on `self` (a sync_bucket), whose requests carry the replica's answers.
 void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
                replica_target target, std::shared_ptr<const storage::write_batch> batch,
+               std::function<void(caf::error)> done);
+
+/// Sends the replica the ops it lacks for `gaps` (owners and the head it has), from this
+/// node's log, and calls `done` once it applied them. Fails when this node no longer holds
+/// them (trimmed or deleted here): the replica cannot be filled op by op then.
+void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
+               replica_target target, const std::vector<replica_gap>& gaps,
                std::function<void(caf::error)> done);
 
 }  // namespace tidegate::actors

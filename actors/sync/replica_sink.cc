@@ -136,12 +136,37 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
   return promise;
 }
 
+// A catch-up's check: the owners whose head here is below the primary's, as gaps.
+caf::result<replica_reply> check_heads(sink_actor* self, uint16_t shard, uint64_t epoch,
+                                       const std::string& primary, const owner_heads& theirs) {
+  auto& st = self->state;
+  if (!st.ctx->accept_stream) {
+    return caf::make_error(sync_errc::replica_fenced, "this node is not a cluster member");
+  }
+  if (auto err = st.ctx->accept_stream(shard, epoch, primary)) {
+    return err;
+  }
+  replica_reply reply;
+  for (const auto& h : theirs.heads) {
+    auto mine = head_of(self, shard, h.bucket, h.owner);
+    if (!mine) {
+      return mine.error();
+    }
+    if (*mine < h.have) {
+      reply.gaps.push_back({h.bucket, h.owner, *mine});
+    }
+  }
+  return reply;
+}
+
 caf::behavior replica_sink(sink_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   unname_on_exit(self, replica_sink_name);
   return {
       [self](replicate_atom, uint16_t shard, uint64_t epoch, const std::string& primary,
              storage::write_batch& batch) { return apply(self, shard, epoch, primary, batch); },
+      [self](sync_heads_atom, uint16_t shard, uint64_t epoch, const std::string& primary,
+             const owner_heads& heads) { return check_heads(self, shard, epoch, primary, heads); },
       [self](reload_atom, sync_context_ptr& ctx) { self->state.ctx = std::move(ctx); },
   };
 }

@@ -13,6 +13,8 @@ namespace tidegate::actors {
 ///
 ///  - (replicate_atom, uint16_t shard, uint64_t epoch, std::string primary,
 ///     storage::write_batch) -> replica_reply
+///  - (sync_heads_atom, uint16_t shard, uint64_t epoch, std::string primary, owner_heads)
+///    -> replica_reply: the owners whose head here is below the primary's (a catch-up's check)
 ///
 /// A stream the committed map does not name (another primary, another epoch, another replica)
 /// is refused with replica_fenced: an old primary cut off from the cluster can never write to a

@@ -32,6 +32,14 @@ struct replica_target {
   uint64_t epoch = 0;   ///< The shard's epoch in the map that names both.
   std::string primary;  ///< This node.
   std::string replica;  ///< The replica's name, for errors.
+  /// The replica's incarnation (member_info::started_at_ms), for its catch-up report.
+  int64_t incarnation = 0;
+};
+
+/// A shard this node is primary of whose replica has not caught up yet.
+struct catchup_work {
+  uint16_t shard = 0;
+  replica_target target;
 };
 
 /// What every SYNC actor of a node shares. Immutable after start; owned by the node through
@@ -59,6 +67,11 @@ struct sync_context {
   /// Empty: never (a node outside a cluster). Thread-safe.
   std::function<caf::error(uint16_t shard, uint64_t epoch, const std::string& primary)>
       accept_stream;
+  /// The shards whose replica must catch up before it counts as in sync (this node is their
+  /// primary, the replica is reachable and not in sync in the committed map). Empty: none.
+  std::function<std::vector<catchup_work>()> catchup_work_now;
+  /// Tells the cluster's leader that `target`'s replica of `shard` caught up.
+  std::function<void(uint16_t shard, const replica_target& target)> report_synced;
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;

@@ -156,6 +156,17 @@ typename Inspector::result_type inspect(Inspector& f, replica_gap& x) {
   return f(caf::meta::type_name("replica_gap"), x.bucket, x.owner, x.have);
 }
 
+/// A primary's heads, checked by the replica during a catch-up (replica_sink: sync_heads_atom):
+/// (bucket, owner, the primary's head) each.
+struct owner_heads {
+  std::vector<replica_gap> heads;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_heads& x) {
+  return f(caf::meta::type_name("owner_heads"), x.heads);
+}
+
 /// A replica's answer to a replicated batch: applied (no gaps) or nothing applied (gaps).
 struct replica_reply {
   std::vector<replica_gap> gaps;

@@ -22,6 +22,7 @@ void add_sync_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<op_receipts>("tidegate::actors::op_receipts");
   cfg.add_message_type<replica_gap>("tidegate::actors::replica_gap");
   cfg.add_message_type<replica_reply>("tidegate::actors::replica_reply");
+  cfg.add_message_type<owner_heads>("tidegate::actors::owner_heads");
 }
 
 }  // namespace tidegate::actors

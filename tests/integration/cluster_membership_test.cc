@@ -159,7 +159,16 @@ TEST(ClusterMembershipTest, AMemberWithoutAMajorityRefusesWritesUntilItHasOne) {
   c.signal(1, SIGCONT);
   ASSERT_TRUE(c.wait_for(
       0, [](const member_view& v) { return v.has_majority; }, formation_timeout));
-  std::tie(status, body) = c.post(0, "/v1/sync/ops", op);
+  // Writable again. The shard's replica may be the member still frozen: the write waits for
+  // the next map to name another (a backend retries 503s with the same msg_id).
+  auto deadline = std::chrono::steady_clock::now() + formation_timeout;
+  for (;;) {
+    std::tie(status, body) = c.post(0, "/v1/sync/ops", op);
+    if (status != 503 || std::chrono::steady_clock::now() > deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
   EXPECT_EQ(status, 200) << body;
   EXPECT_NE(body.find("\"duplicated\":true"), std::string::npos) << body;  // nothing was stored
   c.signal(2, SIGCONT);

@@ -27,6 +27,7 @@ struct member_view {
   uint64_t map_version = 0;
   std::map<std::string, size_t> primaries;
   size_t unavailable = 0;
+  size_t replicas_in_sync = 0;
 };
 
 /// One shard's owners (GET /cluster/shards).
