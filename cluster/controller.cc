@@ -6,6 +6,8 @@
 #include <optional>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "cluster/cluster_atoms.h"
