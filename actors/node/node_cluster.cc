@@ -1,0 +1,172 @@
+// The cluster side of a node (DESIGN §10): its membership and controller, and how its SYNC
+// actors find primaries, replicas and the other members' sessions through the committed map.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include "actors/config/endpoint.h"
+#include "actors/names.h"
+#include "actors/node/node.h"
+#include "actors/sync/sync_context.h"
+#include "actors/sync/sync_errc.h"
+#include "cluster/cluster_atoms.h"
+#include "cluster/controller.h"
+#include "cluster/membership.h"
+
+namespace tidegate::actors {
+
+void node::set_cluster_routes(sync_context& ctx) const {
+  auto status = cluster_;
+  if (!status) {
+    return;
+  }
+  auto self = ctx_->node_id;
+  ctx.route = [status, self](uint16_t shard) {
+    using where = shard_route::where;
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return shard_route{where::unavailable, {}, "the cluster has not agreed on a shard map yet"};
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.primary == self) {
+      return shard_route{where::local, {}, {}};
+    }
+    auto router = status->services_of(owner.primary).router;
+    if (!status->reachable(owner.primary) || !router) {
+      return shard_route{where::unavailable,
+                         {},
+                         "shard " + std::to_string(shard) + "'s primary " + owner.primary
+                             + " is not reachable from " + self};
+    }
+    return shard_route{where::remote, std::move(router), {}};
+  };
+  ctx.replica_of = [status, self](uint16_t shard) -> std::optional<replica_target> {
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return std::nullopt;
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.primary != self || owner.replica.empty()) {
+      return std::nullopt;
+    }
+    replica_target target;
+    target.epoch = owner.epoch;
+    target.primary = self;
+    target.replica = owner.replica;
+    target.incarnation = status->incarnation_of(owner.replica);
+    if (status->reachable(owner.replica)) {
+      target.sink = status->services_of(owner.replica).replica;
+    }
+    return target;
+  };
+  ctx.catchup_work_now = [status, self] {
+    std::vector<catchup_work> out;
+    auto map = status->map();
+    std::map<std::string, std::pair<int64_t, caf::actor>> replicas;  // looked up once each
+    for (size_t shard = 0; shard < map->shards.size(); ++shard) {
+      const auto& owner = map->shards[shard];
+      if (owner.primary != self || owner.replica.empty()) {
+        continue;
+      }
+      auto it = replicas.find(owner.replica);
+      if (it == replicas.end()) {
+        caf::actor sink;
+        if (status->reachable(owner.replica)) {
+          sink = status->services_of(owner.replica).replica;
+        }
+        it = replicas.emplace(owner.replica, std::pair{status->incarnation_of(owner.replica), sink})
+                 .first;
+      }
+      const auto& [incarnation, sink] = it->second;
+      if (!sink || (owner.replica_in_sync && owner.replica_incarnation == incarnation)) {
+        continue;
+      }
+      catchup_work work;
+      work.shard = static_cast<uint16_t>(shard);
+      work.target = replica_target{sink, owner.epoch, self, owner.replica, incarnation};
+      out.push_back(std::move(work));
+    }
+    return out;
+  };
+  ctx.report_synced = [status](uint16_t shard, const replica_target& target) {
+    if (auto leader = status->leader_controller()) {
+      caf::anon_send(leader, cluster::replica_synced_atom_v, uint32_t{shard}, target.epoch,
+                     target.replica, target.incarnation);
+    }
+  };
+  ctx.accept_stream = [status, self](uint16_t shard, uint64_t epoch,
+                                     const std::string& primary) -> caf::error {
+    auto map = status->map();
+    if (map->version == 0 || shard >= map->shards.size()) {
+      return caf::make_error(sync_errc::replica_fenced, "no shard map here yet");
+    }
+    const auto& owner = map->shards[shard];
+    if (owner.replica != self || owner.primary != primary || owner.epoch != epoch) {
+      return caf::make_error(sync_errc::replica_fenced,
+                             "shard " + std::to_string(shard) + " is primary " + owner.primary
+                                 + ", replica " + owner.replica + ", epoch "
+                                 + std::to_string(owner.epoch) + " in map version "
+                                 + std::to_string(map->version) + " on " + self + ", not primary "
+                                 + primary + " in epoch " + std::to_string(epoch));
+    }
+    return {};
+  };
+  ctx.peer_sessions = [status] { return status->peer_sessions(); };
+}
+
+std::string node::start_membership(const node_config& cfg) {
+  const auto& cc = cfg.cluster;
+  cluster::membership_settings settings;
+  settings.self.name = cfg.node_id;
+  settings.self.zone = cc.zone;
+  settings.self.host = cc.advertise.host;
+  settings.self.started_at_ms = cluster::unix_ms_now();
+  auto reachable_host = [&cc](const std::string& host) {
+    return host == "0.0.0.0" || host == "::" ? cc.advertise.host : host;
+  };
+  settings.self.client_address =
+      to_string(endpoint{reachable_host(cfg.gateway.listen.host), client_port_});
+  settings.self.http_address = to_string(endpoint{reachable_host(cfg.http.host), http_port()});
+  settings.seeds = cc.seeds;
+  settings.heartbeat_ms = cc.heartbeat_ms;
+  settings.failure_timeout_ms = cc.failure_timeout_ms;
+  settings.redial_ms = cc.redial_ms;
+  cluster::controller_settings control;
+  control.self = cfg.node_id;
+  control.shard_count = cfg.sync.shards;
+  for (const auto& rule : cc.zone_rules) {
+    control.zone_rules.push_back({rule.first_shard, rule.last_shard, rule.zone});
+  }
+  control.state_path = cfg.storage.data_dir + "/cluster-map.state";
+  std::string error;
+  settings.controller = cluster::spawn_controller(*system_, std::move(control), cluster_, error);
+  if (!settings.controller) {
+    return "cluster map: " + error;
+  }
+  controller_ = settings.controller;
+  cluster_->set_local_controller(controller_);
+  settings.local_services = [sys = system_.get()] {
+    cluster::node_services services;
+    services.router = sync_router_of(*sys);
+    services.sessions = session_registry_of(*sys);
+    services.replica = replica_sink_of(*sys);
+    return services;
+  };
+  membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);
+  auto port = system_->middleman().publish(membership_, cc.listen.port, cc.listen.host.c_str(),
+                                           /*reuse_addr=*/true);
+  if (!port) {
+    return "cluster.listen " + to_string(cc.listen) + ": " + system_->render(port.error());
+  }
+  cluster_port_ = *port;
+  caf::anon_send(membership_, cluster::member_start_atom_v,
+                 cc.advertise.port != 0 ? cc.advertise.port : *port);
+  return {};
+}
+
+}  // namespace tidegate::actors
