@@ -37,6 +37,7 @@ void cluster_status::publish(cluster_snapshot snapshot) {
     snapshot_ = std::move(snapshot);
     reachable_ = std::move(reachable);
     incarnations_ = std::move(incarnations);
+    derive_peer_sessions();
   }
   writable_.store(writable, std::memory_order_release);
 }
@@ -88,6 +89,16 @@ caf::actor cluster_status::leader_controller() const {
 void cluster_status::publish_services(std::map<std::string, node_services> services) {
   std::lock_guard<std::mutex> guard{mutex_};
   services_ = std::move(services);
+  derive_peer_sessions();
+}
+
+void cluster_status::derive_peer_sessions() {
+  peer_sessions_.clear();
+  for (const auto& [name, services] : services_) {
+    if (services.sessions && reachable_.count(name) != 0) {
+      peer_sessions_.push_back(services.sessions);
+    }
+  }
 }
 
 node_services cluster_status::services_of(const std::string& name) const {
@@ -96,9 +107,9 @@ node_services cluster_status::services_of(const std::string& name) const {
   return it == services_.end() ? node_services{} : it->second;
 }
 
-std::map<std::string, node_services> cluster_status::services() const {
+std::vector<caf::actor> cluster_status::peer_sessions() const {
   std::lock_guard<std::mutex> guard{mutex_};
-  return services_;
+  return peer_sessions_;
 }
 
 std::shared_ptr<const shard_map> cluster_status::map() const {

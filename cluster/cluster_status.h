@@ -57,20 +57,26 @@ class cluster_status {
   void publish_services(std::map<std::string, node_services> services);
   /// Member `name`'s services; empty handles if unknown.
   node_services services_of(const std::string& name) const;
-  /// Every other member's services.
-  std::map<std::string, node_services> services() const;
+  /// The session registries of the other reachable members (online deliveries go to each).
+  /// Kept ready, since every delivered op asks.
+  std::vector<caf::actor> peer_sessions() const;
 
   /// The controller's committed shard map (version 0: none yet).
   void publish_map(shard_map map);
   std::shared_ptr<const shard_map> map() const;
 
  private:
+  void derive_peer_sessions();  // with mutex_ held
+
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
   std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();
   std::map<std::string, node_services> services_;
+  // Derived from snapshot_ and services_ when either is published: the routing functions ask
+  // per op and must not copy the snapshot.
   std::set<std::string> reachable_;
   std::map<std::string, int64_t> incarnations_;
+  std::vector<caf::actor> peer_sessions_;
   caf::actor local_controller_;
   std::atomic<bool> writable_{false};
 };

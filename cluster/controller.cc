@@ -12,15 +12,10 @@
 
 #include "cluster/cluster_atoms.h"
 #include "cluster/map_consensus.h"
+#include "cluster/membership.h"
 
 namespace tidegate::cluster {
 namespace {
-
-int64_t steady_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct controller_state {
   controller_settings settings;

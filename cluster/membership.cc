@@ -21,12 +21,6 @@
 namespace tidegate::cluster {
 namespace {
 
-int64_t steady_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::optional<std::pair<std::string, uint16_t>> split_address(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) {
@@ -259,6 +253,12 @@ void add_message_types(caf::actor_system_config& cfg) {
 caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings,
                             std::shared_ptr<cluster_status> status) {
   return sys.spawn<caf::detached>(membership, std::move(settings), std::move(status));
+}
+
+int64_t steady_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t unix_ms_now() {

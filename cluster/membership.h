@@ -53,4 +53,7 @@ caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings
 /// Unix milliseconds now: the incarnation stamp of a member starting.
 int64_t unix_ms_now();
 
+/// Milliseconds of the steady clock: what heartbeats, timeouts and retries are timed with.
+int64_t steady_ms_now();
+
 }  // namespace tidegate::cluster
