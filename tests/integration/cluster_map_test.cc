@@ -69,16 +69,6 @@ class ClusterMapTest : public ::testing::Test {
     };
   }
 
-  // An owner whose shard `primary` is primary of.
-  static std::string owner_in(const std::vector<shard_row>& shards, const std::string& primary) {
-    for (int k = 0;; ++k) {
-      auto owner = "u" + std::to_string(k);
-      if (shards[actors::shard_of(owner, 1024)].primary == primary) {
-        return owner;
-      }
-    }
-  }
-
   process_cluster cluster_{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
 };
 
@@ -190,9 +180,10 @@ TEST_F(ClusterMapTest, LosingAZoneLeavesTheOtherServingEveryShard) {
   for (size_t s = 0; s < shards.size(); ++s) {
     EXPECT_TRUE(shards[s].primary == "n1" || shards[s].primary == "n2") << s;
   }
-  auto [status, body] = cluster_.post(0, "/v1/sync/ops",
-                                      R"({"business":"chat","owner":")" + owner_in(shards, "n2")
-                                          + R"(","payload":"x","msg_id":"z"})");
+  auto [status, body] =
+      cluster_.post(0, "/v1/sync/ops",
+                    R"({"business":"chat","owner":")" + owner_with_primary(shards, "n2")
+                        + R"(","payload":"x","msg_id":"z"})");
   EXPECT_EQ(status, 200) << body;
 }
 

@@ -136,13 +136,7 @@ TEST(ClusterMembershipTest, AMemberWithoutAMajorityRefusesWritesUntilItHasOne) {
   // An owner whose shard n1 is primary of, so that the write is served by n1 itself.
   auto shards = c.shards(0);
   ASSERT_EQ(shards.size(), 1024u);
-  std::string owner;
-  for (int k = 0; owner.empty(); ++k) {
-    auto candidate = "u" + std::to_string(k);
-    if (shards[actors::shard_of(candidate, 1024)].primary == "n1") {
-      owner = candidate;
-    }
-  }
+  auto owner = owner_with_primary(shards, "n1");
   const std::string op =
       R"({"business":"chat","owner":")" + owner + R"(","payload":"hi","msg_id":"m1"})";
   auto [status, body] = c.post(0, "/v1/sync/ops", op);

@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 
 #include "actors/sync/bucket_config.h"
-#include "storage/lmdb_env.h"
-#include "storage/oplog_store.h"
 #include "tests/support/process_cluster.h"
 
 #include <nlohmann/json.hpp>
@@ -22,30 +20,6 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 constexpr auto settle = 20s;
-
-// What a member's LMDB holds of one owner's `user` log, read after its process is gone.
-std::vector<std::string> msg_ids_in(const std::string& dir, const std::string& owner) {
-  storage::env_options options;
-  options.mode = storage::durability::periodic;  // as the members run
-  auto env = storage::lmdb_env::open(dir, options);
-  EXPECT_TRUE(env) << dir;
-  if (!env) {
-    return {};
-  }
-  storage::oplog_store store{**env};
-  auto shard = actors::shard_of(owner, 1024);
-  uint8_t bucket = actors::default_sync_config().bucket("user")->id;
-  auto page = store.read_range(shard, bucket, owner, 0, 10'000, size_t{64} << 20);
-  EXPECT_TRUE(page);
-  std::vector<std::string> out;
-  if (page) {
-    for (const auto& r : page->records) {
-      EXPECT_EQ(r.version, out.size() + 1) << owner << " in " << dir;
-      out.push_back(r.msg_id);
-    }
-  }
-  return out;
-}
 
 class ClusterReplicationTest : public ::testing::Test {
  protected:
@@ -67,14 +41,8 @@ class ClusterReplicationTest : public ::testing::Test {
 
   size_t index_of(const std::string& name) const { return std::stoul(name.substr(1)) - 1; }
 
-  // An owner of a shard whose primary is `primary`.
-  std::string owner_on(const std::string& primary, int skip = 0) const {
-    for (int k = 0;; ++k) {
-      auto owner = "owner-" + std::to_string(k);
-      if (shards_[actors::shard_of(owner, 1024)].primary == primary && skip-- == 0) {
-        return owner;
-      }
-    }
+  std::string owner_on(const std::string& primary) const {
+    return owner_with_primary(shards_, primary);
   }
 
   const shard_row& row_of(const std::string& owner) const {
@@ -124,8 +92,9 @@ TEST_F(ClusterReplicationTest, EveryAcknowledgedOpIsInItsReplicaWhenThePrimaryIs
   for (const auto& owner : owners) {
     const auto& row = row_of(owner);
     ASSERT_FALSE(row.replica.empty());
-    EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(row.primary)), owner), acked[owner]) << owner;
-    EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(row.replica)), owner), acked[owner])
+    EXPECT_EQ(read_owner_log(cluster_.data_dir(index_of(row.primary)), owner), acked[owner])
+        << owner;
+    EXPECT_EQ(read_owner_log(cluster_.data_dir(index_of(row.replica)), owner), acked[owner])
         << owner << " on its replica " << row.replica;
   }
 }
@@ -157,7 +126,7 @@ TEST_F(ClusterReplicationTest, ANewReplicaGetsTheHistoryItLacksFromThePrimary) {
   for (size_t i = 0; i < 3; ++i) {
     cluster_.kill(i);
   }
-  EXPECT_EQ(msg_ids_in(cluster_.data_dir(index_of(new_replica)), owner), acked);
+  EXPECT_EQ(read_owner_log(cluster_.data_dir(index_of(new_replica)), owner), acked);
 }
 
 }  // namespace

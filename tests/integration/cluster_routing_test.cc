@@ -44,13 +44,7 @@ class ClusterRoutingTest : public ::testing::Test {
     auto shards = cluster_.shards(0);
     ASSERT_EQ(shards.size(), 1024u);
     for (const auto* primary : {"n1", "n2", "n3"}) {
-      for (int k = 0;; ++k) {
-        auto owner = "user-" + std::to_string(k);
-        if (shards[actors::shard_of(owner, 1024)].primary == primary) {
-          owner_on_[primary] = owner;
-          break;
-        }
-      }
+      owner_on_[primary] = owner_with_primary(shards, primary);
     }
   }
 

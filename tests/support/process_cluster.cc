@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "actors/sync/bucket_config.h"
+#include "storage/lmdb_env.h"
+#include "storage/oplog_store.h"
 #include "tests/support/test_node.h"
 
 #include <nlohmann/json.hpp>
@@ -184,31 +187,63 @@ bool process_cluster::wait_for(size_t i, const std::function<bool(const member_v
   return false;
 }
 
-std::pair<int, std::string> process_cluster::post(size_t i, const std::string& path,
+std::pair<int, std::string> process_cluster::call(size_t i, const std::string& method,
+                                                  const std::string& target,
                                                   const std::string& body) const {
   httplib::Client http{"127.0.0.1", members_[i].http_port};
   http.set_connection_timeout(std::chrono::seconds(2));
   http.set_read_timeout(std::chrono::seconds(10));
   httplib::Headers headers{
       {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
-  auto res = http.Post(path, headers, body, "application/json");
+  auto res = method == "POST" ? http.Post(target, headers, body, "application/json")
+                              : http.Get(target, headers);
   if (!res) {
     return {0, ""};
   }
   return {res->status, res->body};
 }
 
+std::pair<int, std::string> process_cluster::post(size_t i, const std::string& path,
+                                                  const std::string& body) const {
+  return call(i, "POST", path, body);
+}
+
 std::pair<int, std::string> process_cluster::get(size_t i, const std::string& target) const {
-  httplib::Client http{"127.0.0.1", members_[i].http_port};
-  http.set_connection_timeout(std::chrono::seconds(2));
-  http.set_read_timeout(std::chrono::seconds(10));
-  httplib::Headers headers{
-      {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
-  auto res = http.Get(target, headers);
-  if (!res) {
-    return {0, ""};
+  return call(i, "GET", target, {});
+}
+
+std::string owner_with_primary(const std::vector<shard_row>& shards, const std::string& primary,
+                               int skip) {
+  for (int k = 0;; ++k) {
+    auto owner = "owner-" + std::to_string(k);
+    if (shards[actors::shard_of(owner, static_cast<uint16_t>(shards.size()))].primary == primary
+        && skip-- == 0) {
+      return owner;
+    }
   }
-  return {res->status, res->body};
+}
+
+std::vector<std::string> read_owner_log(const std::string& dir, const std::string& owner) {
+  storage::env_options options;
+  options.mode = storage::durability::periodic;  // as the members run
+  auto env = storage::lmdb_env::open(dir, options);
+  EXPECT_TRUE(env) << dir;
+  if (!env) {
+    return {};
+  }
+  storage::oplog_store store{**env};
+  auto shard = actors::shard_of(owner, 1024);
+  uint8_t bucket = actors::default_sync_config().bucket("user")->id;
+  auto page = store.read_range(shard, bucket, owner, 0, 10'000, size_t{64} << 20);
+  EXPECT_TRUE(page);
+  std::vector<std::string> out;
+  if (page) {
+    for (const auto& r : page->records) {
+      EXPECT_EQ(r.version, out.size() + 1) << owner << " in " << dir;
+      out.push_back(r.msg_id);
+    }
+  }
+  return out;
 }
 
 }  // namespace tidegate::test

@@ -87,6 +87,10 @@ class process_cluster {
   std::pair<int, std::string> get(size_t i, const std::string& target) const;
 
  private:
+  /// `method` ("GET" or "POST") with the test app's credentials; (0, "") without an answer.
+  std::pair<int, std::string> call(size_t i, const std::string& method, const std::string& target,
+                                   const std::string& body) const;
+
   struct member {
     std::string zone;
     std::unique_ptr<storage::temp_dir> data;
@@ -101,5 +105,14 @@ class process_cluster {
   std::string cluster_extra_;
   std::vector<member> members_;
 };
+
+/// The `skip`+1-th owner ("owner-<k>", k = 0, 1, ...) whose shard has `primary` as primary in
+/// `shards`; `shards` must name it for some shard.
+std::string owner_with_primary(const std::vector<shard_row>& shards, const std::string& primary,
+                               int skip = 0);
+
+/// The msg_ids of `owner`'s `user` log in the LMDB environment at `dir` (a member's data dir,
+/// read after its process is gone), in version order; a test failure if versions have gaps.
+std::vector<std::string> read_owner_log(const std::string& dir, const std::string& owner);
 
 }  // namespace tidegate::test
