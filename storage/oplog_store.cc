@@ -192,6 +192,22 @@ storage_status oplog_store::apply(const write_batch& batch) {
     return txn.error();
   }
   const auto& db = env_.handles();
+  for (const auto& r : batch.rebases) {
+    if (auto err = check_field(r.owner, "owner")) {
+      return err;
+    }
+    owner_id id{r.shard, r.bucket, r.owner};
+    auto state = detail::load_owner_state(txn->get(), db.meta, id);
+    if (!state) {
+      return state.error();
+    }
+    if (r.head > state->head) {
+      if (auto err =
+              detail::store_owner_state(txn->get(), db.meta, id, owner_state{r.head, r.head + 1})) {
+        return err;
+      }
+    }
+  }
   if (auto err = apply_appends(txn->get(), db, batch.appends)) {
     return err;
   }

@@ -43,17 +43,30 @@ struct table_erase {
   std::string key;
 };
 
+/// Moves an owner's log forward to `head` without its ops: the versions up to `head` count as
+/// gone (the low watermark becomes head + 1), the next append is head + 1. A replica uses it
+/// when its primary no longer keeps the ops it lacks (trimmed, or acked `once` ops). Applied
+/// before the appends of its batch; a rebase to a head at or below the owner's is a no-op.
+struct owner_rebase {
+  uint16_t shard = 0;
+  uint8_t bucket = 0;
+  std::string owner;
+  uint64_t head = 0;
+};
+
 /// What the storage_writer commits in one transaction, all or nothing. Owner heads follow
 /// from the appends (there is no separate head update to get wrong).
 struct write_batch {
   std::vector<oplog_append> appends;  ///< Each continues its owner's head by exactly one.
   std::vector<dedupe_insert> dedupes;
-  std::vector<oplog_key> deletes;   ///< `once` acks; deleting a missing op is not an error.
-  std::vector<table_put> puts;      ///< Cursors, receipts, dead letters, follows; in order.
-  std::vector<table_erase> erases;  ///< Applied after `puts`, in order.
+  std::vector<oplog_key> deletes;     ///< `once` acks; deleting a missing op is not an error.
+  std::vector<table_put> puts;        ///< Cursors, receipts, dead letters, follows; in order.
+  std::vector<table_erase> erases;    ///< Applied after `puts`, in order.
+  std::vector<owner_rebase> rebases;  ///< Applied first.
 
   bool empty() const {
-    return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty() && erases.empty();
+    return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty() && erases.empty()
+           && rebases.empty();
   }
 };
 

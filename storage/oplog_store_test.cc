@@ -75,6 +75,26 @@ TEST_F(OplogStoreTest, AGapIsRefused) {
   EXPECT_EQ(first->code, storage_errc::version_conflict);
 }
 
+TEST_F(OplogStoreTest, ARebaseMovesAnOwnerForwardWithoutItsOps) {
+  ASSERT_FALSE(append("u", 1, 2));
+  write_batch batch;
+  batch.rebases.push_back({0, 1, "u", 7});
+  batch.appends.push_back({0, record("u", 8)});  // continues the rebased head, same batch
+  ASSERT_FALSE(store_->apply(batch));
+  EXPECT_EQ(head_of("u"), 8U);
+  EXPECT_EQ(watermark_of("u"), 8U);  // 3..7 count as gone, like trimmed ops
+  auto page = store_->read_range(0, 1, "u", 2, 10, 1 << 20);
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->reset);
+  page = store_->read_range(0, 1, "u", 7, 10, 1 << 20);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(versions(*page), (std::vector<uint64_t>{8}));
+  write_batch back;
+  back.rebases.push_back({0, 1, "u", 5});  // backwards: nothing changes
+  ASSERT_FALSE(store_->apply(back));
+  EXPECT_EQ(head_of("u"), 8U);
+}
+
 TEST_F(OplogStoreTest, AReusedVersionIsRefused) {
   ASSERT_FALSE(append("u", 1, 3));
   auto err = append("u", 3, 3);
