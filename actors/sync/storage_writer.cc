@@ -251,11 +251,13 @@ class writer_core {
       return outcomes;
     }
     // Move every request's entries into one batch, remembering where each one's end. The
-    // merged batch applies appends, then dedupes, deletes and puts: the same result as applying
-    // the requests one by one, unless a request deletes an op a later one appends, which no
-    // caller does (an op is deleted only once delivered, so after its append was acked).
+    // merged batch applies rebases, appends, then dedupes, deletes, puts and erases: the same
+    // result as applying the requests one by one, unless a request deletes an op a later one
+    // appends, which no caller does (an op is deleted only once delivered, so after its append
+    // was acked), or a rebase passes an append of an earlier request (then the group falls back
+    // to one by one, below).
     struct ends {
-      size_t appends, dedupes, deletes, puts;
+      size_t appends, dedupes, deletes, puts, erases, rebases;
     };
     storage::write_batch merged;
     std::vector<ends> bounds;
@@ -265,8 +267,10 @@ class writer_core {
       move_append(merged.dedupes, w.batch.dedupes);
       move_append(merged.deletes, w.batch.deletes);
       move_append(merged.puts, w.batch.puts);
+      move_append(merged.erases, w.batch.erases);
+      move_append(merged.rebases, w.batch.rebases);
       bounds.push_back({merged.appends.size(), merged.dedupes.size(), merged.deletes.size(),
-                        merged.puts.size()});
+                        merged.puts.size(), merged.erases.size(), merged.rebases.size()});
     }
     auto status = store_.apply_growing(merged);
     if (!status) {
@@ -293,13 +297,15 @@ class writer_core {
     // apply left `merged` as it was, so each request's entries are still in their ranges.
     ++fallbacks_;
     uint64_t commits = 0;
-    ends from{0, 0, 0, 0};
+    ends from{0, 0, 0, 0, 0, 0};
     for (size_t i = 0; i < group.size(); ++i) {
       storage::write_batch one;
       one.appends = move_range(merged.appends, from.appends, bounds[i].appends);
       one.dedupes = move_range(merged.dedupes, from.dedupes, bounds[i].dedupes);
       one.deletes = move_range(merged.deletes, from.deletes, bounds[i].deletes);
       one.puts = move_range(merged.puts, from.puts, bounds[i].puts);
+      one.erases = move_range(merged.erases, from.erases, bounds[i].erases);
+      one.rebases = move_range(merged.rebases, from.rebases, bounds[i].rebases);
       from = bounds[i];
       auto one_status = store_.apply_growing(one);
       if (!one_status) {

@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "actors/atoms.h"
+#include "storage/delivery_records.h"
+#include "storage/delivery_store.h"
 #include "storage/temp_dir.h"
 
 namespace tidegate::actors {
@@ -231,6 +233,43 @@ TEST_F(StorageWriterTest, ConcurrentWritesShareFewCommits) {
     ASSERT_EQ(page->records.size(), per_requester);
     EXPECT_EQ(page->records.back(), record(owner, per_requester));
   }
+}
+
+// Every kind of entry survives the merge of a group: a rebase, appends, puts and erases queued
+// as separate requests behind a held commit are all applied.
+TEST_F(StorageWriterTest, AGroupAppliesEveryKindOfEntryOfEveryRequest) {
+  using storage::delivery_table;
+  const auto old_key = storage::encode_cursor_key(0, 1, "alice", "old-phone");
+  const auto new_key = storage::encode_cursor_key(0, 1, "alice", "new-phone");
+  const auto value = storage::encode_cursor(storage::device_cursor{3, 3, 0, 0, 1});
+  auto gate = commit_gate::make();
+  writer_config cfg;
+  cfg.before_commit = commit_gate::hook(gate);
+  auto writer = spawn(cfg);
+  auto gate_write = send_write(self_, writer, [&] {
+    storage::write_batch b;
+    b.puts.push_back({delivery_table::cursors, old_key, value});
+    return b;
+  }());
+  ASSERT_TRUE(gate->wait_entered());
+  storage::write_batch rebase;
+  rebase.rebases.push_back({0, 1, "r", 4});
+  storage::write_batch put_and_erase;
+  put_and_erase.puts.push_back({delivery_table::cursors, new_key, value});
+  put_and_erase.erases.push_back({delivery_table::cursors, old_key});
+  auto h1 = send_write(self_, writer, std::move(rebase));
+  auto h2 = send_write(self_, writer, appends("r", 5, 5));
+  auto h3 = send_write(self_, writer, std::move(put_and_erase));
+  stats_of(self_, writer);  // all three are queued behind the held commit, one group
+  gate->open();
+  EXPECT_EQ(reply_of(gate_write), caf::error{});
+  EXPECT_EQ(reply_of(h1), caf::error{});
+  EXPECT_EQ(reply_of(h2), caf::error{});
+  EXPECT_EQ(reply_of(h3), caf::error{});
+  EXPECT_EQ(head_of("r"), 5u);
+  storage::delivery_store deliveries{*env_};
+  EXPECT_TRUE(deliveries.cursor(0, 1, "alice", "new-phone").value());
+  EXPECT_FALSE(deliveries.cursor(0, 1, "alice", "old-phone").value());
 }
 
 TEST_F(StorageWriterTest, ALingeringWriterCommitsOnCountOrTime) {
