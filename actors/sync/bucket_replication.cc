@@ -39,11 +39,33 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
     if (!page) {
       return caf::make_error(sync_errc::not_durable, page.error().detail);
     }
-    if (page->reset || (!page->records.empty() && page->records.front().version != gap.have + 1)) {
-      // The replica is behind what this node still keeps (retention trimmed them, or acked
-      // `once` ops were deleted): it cannot be filled op by op.
-      return caf::make_error(sync_errc::not_durable, "the replica lacks ops of " + gap.owner
-                                                         + " that are no longer kept here");
+    if (page->reset) {
+      // Retention trimmed the ops after `have` here: send what is kept, from the watermark.
+      auto low = ctx.store->low_watermark(shard, gap.bucket, gap.owner);
+      if (!low) {
+        return caf::make_error(sync_errc::not_durable, low.error().detail);
+      }
+      page = ctx.store->read_range(shard, gap.bucket, gap.owner, *low - 1, fill_ops, fill_bytes);
+      if (!page || page->reset) {
+        return caf::make_error(sync_errc::not_durable, "the owner's log moved while read");
+      }
+    }
+    // Ops this node no longer keeps (trimmed, or acked `once` ops deleted) cannot be sent: the
+    // replica's log is moved forward past them (owner_rebase), as they are gone here too.
+    uint64_t kept_from = 0;
+    if (!page->records.empty()) {
+      kept_from = page->records.front().version;
+    } else if (stop == first.end()) {
+      auto head = ctx.store->head(shard, gap.bucket, gap.owner);
+      if (!head) {
+        return caf::make_error(sync_errc::not_durable, head.error().detail);
+      }
+      kept_from = *head + 1;  // nothing after `have` is kept: the replica takes the head
+    } else {
+      kept_from = stop->second;
+    }
+    if (kept_from > gap.have + 1) {
+      fill.rebases.push_back({shard, gap.bucket, gap.owner, kept_from - 1});
     }
     for (auto& r : page->records) {
       if (stop != first.end() && r.version >= stop->second) {
@@ -119,9 +141,8 @@ void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shar
     done(fill.error());
     return;
   }
-  if (fill->appends.empty()) {
-    done(caf::make_error(sync_errc::not_durable,
-                         "the ops the replica lacks are no longer kept here"));
+  if (fill->empty()) {
+    done({});  // nothing to send: the replica is not behind after all
     return;
   }
   replicate(self, std::move(ctx), shard, std::move(target),

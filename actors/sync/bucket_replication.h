@@ -23,8 +23,8 @@ void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shar
                std::function<void(caf::error)> done);
 
 /// Sends the replica the ops it lacks for `gaps` (owners and the head it has), from this
-/// node's log, and calls `done` once it applied them. Fails when this node no longer holds
-/// them (trimmed or deleted here): the replica cannot be filled op by op then.
+/// node's log, and calls `done` once it applied them. Ops this node no longer keeps (trimmed,
+/// or acked `once` ops) are skipped on the replica too (storage::owner_rebase).
 void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
                replica_target target, const std::vector<replica_gap>& gaps,
                std::function<void(caf::error)> done);

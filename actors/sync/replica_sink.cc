@@ -63,6 +63,18 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
   std::unordered_map<std::string, uint64_t> next;  // heads after this batch
   std::unordered_map<std::string, bool> gapped;
   std::vector<storage::oplog_append> kept;
+  for (const auto& r : batch.rebases) {  // applied before the appends, as storage does
+    if (r.shard != shard) {
+      return caf::make_error(sync_errc::replica_fenced, "a rebase of another shard");
+    }
+    auto stored = head_of(self, shard, r.bucket, r.owner);
+    if (!stored) {
+      return stored.error();
+    }
+    if (r.head > *stored) {
+      next[head_key(shard, r.bucket, r.owner)] = r.head;
+    }
+  }
   for (auto& a : batch.appends) {
     const auto& r = a.record;
     if (a.shard != shard) {

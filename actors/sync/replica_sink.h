@@ -21,7 +21,8 @@ namespace tidegate::actors {
 /// promoted replica. Appends must continue each owner's log: ones the replica already holds are
 /// skipped (after checking that it holds the same op; another op under that version is
 /// replica_diverged), and an owner whose first append is past its head makes the whole batch a
-/// replica_reply with that gap and nothing applied. Otherwise the batch (with its dedupe
+/// replica_reply with that gap and nothing applied; a rebase (ops the primary no longer keeps)
+/// moves an owner's head forward first. Otherwise the batch (with its dedupe
 /// entries and delivery state) is written through the storage_writer, and the reply comes
 /// once it is committed.
 caf::actor spawn_replica_sink(caf::actor_system& sys, sync_context_ptr ctx);

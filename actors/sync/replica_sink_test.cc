@@ -127,6 +127,16 @@ TEST_F(ReplicaSinkTest, SkipsOpsItHoldsAndAppliesTheRest) {
   EXPECT_EQ(head("u"), 4u);
 }
 
+TEST_F(ReplicaSinkTest, ARebaseSkipsOpsThePrimaryNoLongerKeeps) {
+  ASSERT_FALSE(send(ops("u", 1, 2)).second);
+  auto batch = ops("u", 6, 6);
+  batch.rebases.push_back({shard, 1, "u", 5});  // 3..5 were acked `once` ops, deleted there
+  auto [reply, err] = send(batch);
+  EXPECT_FALSE(err);
+  EXPECT_TRUE(reply.gaps.empty());
+  EXPECT_EQ(head("u"), 6u);
+}
+
 TEST_F(ReplicaSinkTest, RefusesAnotherOpUnderAVersionItHolds) {
   ASSERT_FALSE(send(ops("u", 1, 2)).second);
   auto [reply, err] = send(ops("u", 2, 3, "other"));

@@ -111,8 +111,14 @@ typename Inspector::result_type inspect(Inspector& f, table_erase& x) {
 
 /// The unit of replication: what a primary committed, applied as it is by its replica.
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_rebase& x) {
+  return f(caf::meta::type_name("owner_rebase"), x.shard, x.bucket, x.owner, x.head);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
-  return f(caf::meta::type_name("write_batch"), x.appends, x.dedupes, x.deletes, x.puts, x.erases);
+  return f(caf::meta::type_name("write_batch"), x.appends, x.dedupes, x.deletes, x.puts, x.erases,
+           x.rebases);
 }
 
 }  // namespace tidegate::storage

@@ -73,5 +73,30 @@ TEST(SyncWireTest, APageKeepsItsRecordsAndAnOutcomeItsError) {
   EXPECT_EQ(got.outcomes[1].error, outcomes.outcomes[1].error);
 }
 
+TEST(SyncWireTest, AWriteBatchKeepsEveryKindOfEntry) {
+  storage::write_batch batch;
+  storage::oplog_record r;
+  r.owner = "u1";
+  r.version = 8;
+  batch.appends.push_back({3, r});
+  batch.dedupes.push_back({{1, "chat", "u1", "m8"}, {8, 99}});
+  batch.deletes.push_back({3, 1, "u1", 2});
+  batch.puts.push_back({storage::delivery_table::receipts, "k", "v"});
+  batch.erases.push_back({storage::delivery_table::cursors, "c"});
+  batch.rebases.push_back({3, 1, "u1", 7});
+  auto back = round_trip(batch);
+  ASSERT_EQ(back.appends.size(), 1u);
+  EXPECT_EQ(back.appends[0].record, r);
+  ASSERT_EQ(back.dedupes.size(), 1u);
+  EXPECT_EQ(back.dedupes[0].value.expires_at_ms, 99u);
+  ASSERT_EQ(back.deletes.size(), 1u);
+  ASSERT_EQ(back.puts.size(), 1u);
+  EXPECT_EQ(back.puts[0].table, storage::delivery_table::receipts);
+  ASSERT_EQ(back.erases.size(), 1u);
+  ASSERT_EQ(back.rebases.size(), 1u);
+  EXPECT_EQ(back.rebases[0].head, 7u);
+  EXPECT_EQ(back.rebases[0].owner, "u1");
+}
+
 }  // namespace
 }  // namespace tidegate::actors

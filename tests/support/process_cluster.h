@@ -47,7 +47,8 @@ class process_cluster {
   /// `zones[i]` is member i's zone; the size gives the member count.
   explicit process_cluster(std::vector<std::string> zones, std::string binary);
 
-  /// TOML appended to every member's [cluster] table from the next start on (zone rules).
+  /// TOML appended to every member's [cluster] table from the next start on: its keys (zone
+  /// rules), or more tables after it ([[buckets]]).
   void set_cluster_extra(std::string toml) { cluster_extra_ = std::move(toml); }
   ~process_cluster();
 
