@@ -169,8 +169,8 @@ void confirm(bucket_actor* self, const std::string& owner, uint64_t version,
   batch->appends.push_back({st.shard, std::move(*record)});
   replicate(self, st.ctx, st.shard, *target, std::move(batch),
             [self, owner, version, then, stream = st.stream](caf::error err) {
-              auto& replicated = self->state.replicated[owner];
               if (!err && self->state.stream == stream) {
+                auto& replicated = self->state.replicated[owner];
                 replicated = std::max(replicated, version);
               }
               then(std::move(err));
@@ -496,14 +496,11 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
   }
   auto head = self->state.ctx->store->head(self->state.shard, self->state.bucket->id, owner);
   confirm(self, owner, head ? *head : 0, [self, owner, device, after, first, deliver](caf::error) {
+    // Versions the replica confirmed; at least what the client already has (it got those
+    // once they were confirmed), so a page never reports a head behind the client.
     auto& replicated = self->state.replicated;
     auto it = replicated.find(owner);
-    uint64_t cap = it == replicated.end() ? 0 : it->second;
-    if (it == replicated.end()) {
-      // Confirmed nothing yet (no ops, or the replica is unreachable): only versions
-      // at or below what the client already has are safe to talk about.
-      cap = after;
-    }
+    uint64_t cap = std::max(it == replicated.end() ? uint64_t{0} : it->second, after);
     build_page(self, owner, device, after, first, cap, deliver);
   });
   return promise;
