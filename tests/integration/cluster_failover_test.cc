@@ -52,19 +52,7 @@ struct received {
 
 TEST(ClusterFailoverTest, KillingAPrimaryLosesNoAcknowledgedOpAndClientsGetEachOnceInOrder) {
   process_cluster cluster{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(cluster.start(i));
-  }
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(cluster.wait_for(
-        i,
-        [](const member_view& v) {
-          return v.reachable == 3 && v.map_version > 0 && v.unavailable == 0
-                 && v.replicas_in_sync == 1024;
-        },
-        settle))
-        << cluster.name(i);
-  }
+  ASSERT_TRUE(cluster.start_all(serving, settle));
   auto shards = cluster.shards(1);
   ASSERT_EQ(shards.size(), 1024u);
   // Two owners per primary; the victim is n1, a primary whose replicas are in sync.
@@ -196,15 +184,7 @@ TEST(ClusterFailoverTest, KillingAPrimaryLosesNoAcknowledgedOpAndClientsGetEachO
 // was acknowledged with.
 TEST(ClusterFailoverTest, AResumedOldPrimaryGetsNoWriteAcknowledgedInItsOldEpoch) {
   process_cluster cluster{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(cluster.start(i));
-  }
-  ASSERT_TRUE(cluster.wait_for(
-      1,
-      [](const member_view& v) {
-        return v.reachable == 3 && v.map_version > 0 && v.replicas_in_sync == 1024;
-      },
-      settle));
+  ASSERT_TRUE(cluster.start_all(serving, settle));
   auto shards = cluster.shards(1);
   ASSERT_EQ(shards.size(), 1024u);
   auto owner = owner_with_primary(shards, "n1");

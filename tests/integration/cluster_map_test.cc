@@ -29,16 +29,11 @@ class ClusterMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_.set_cluster_extra(two_zone_rules);
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.start(i));
-    }
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.wait_for(i, map_over({"n1", "n2", "n3"}), settle)) << cluster_.name(i);
-    }
-    // The primaries' catch-up marks every replica in sync (there is no data yet): from then on
-    // a dead primary's shards are promoted.
-    ASSERT_TRUE(cluster_.wait_for(
-        0, [](const member_view& v) { return v.replicas_in_sync == 1024; }, settle));
+    // Every member sees a map over all three, with every replica in sync (the primaries'
+    // catch-up finds no data to copy): from then on a dead primary's shards are promoted.
+    auto over_all = map_over({"n1", "n2", "n3"});
+    ASSERT_TRUE(cluster_.start_all(
+        [over_all](const member_view& v) { return serving(v) && over_all(v); }, settle));
   }
 
   // A committed map whose primaries are exactly `members`, with `unavailable` shards whose

@@ -81,10 +81,7 @@ TEST(ClusterMembershipTest, ALateNodeJoinsThroughOneSeedAndEveryoneLearnsIt) {
 
 TEST(ClusterMembershipTest, AKilledMemberIsDetectedAndItsRestartRejoins) {
   process_cluster c{zones(3), TIDEGATE_BINARY};
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.start(i));
-  }
-  ASSERT_TRUE(c.wait_for(2, all_up(3, "n1"), formation_timeout));
+  ASSERT_TRUE(c.start_all(all_up(3, "n1"), formation_timeout));
   auto killed_at = clock_type::now();
   c.kill(1);
   ASSERT_TRUE(c.wait_for(0, sees_unreachable("n2"), detection_timeout));
@@ -102,12 +99,7 @@ TEST(ClusterMembershipTest, AKilledMemberIsDetectedAndItsRestartRejoins) {
 
 TEST(ClusterMembershipTest, AFrozenLeaderIsReplacedAndLeadsAgainAfterSigcont) {
   process_cluster c{zones(3), TIDEGATE_BINARY};
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.start(i));
-  }
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.wait_for(i, all_up(3, "n1"), formation_timeout));
-  }
+  ASSERT_TRUE(c.start_all(all_up(3, "n1"), formation_timeout));
   auto frozen_at = clock_type::now();
   c.signal(0, SIGSTOP);
   ASSERT_TRUE(c.wait_for(1, sees_unreachable("n1"), detection_timeout));

@@ -27,17 +27,7 @@ constexpr auto settle = 20s;
 class ClusterReplicationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.start(i));
-    }
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.wait_for(
-          i,
-          [](const member_view& v) {
-            return v.reachable == 3 && v.map_version > 0 && v.unavailable == 0;
-          },
-          settle));
-    }
+    ASSERT_TRUE(cluster_.start_all(serving, settle));
     shards_ = cluster_.shards(0);
     ASSERT_EQ(shards_.size(), 1024u);
   }
@@ -137,12 +127,7 @@ TEST_F(ClusterReplicationTest, ANewReplicaGetsTheHistoryItLacksFromThePrimary) {
 TEST(ClusterReplicationRetentionTest, ANewReplicaSkipsOpsItsPrimaryTrimmed) {
   process_cluster cluster{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
   cluster.set_cluster_extra("[[buckets]]\nname = \"user\"\nkeep_ops = 3\n");
-  for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(cluster.start(i));
-  }
-  ASSERT_TRUE(cluster.wait_for(
-      0, [](const member_view& v) { return v.reachable == 3 && v.replicas_in_sync == 1024; },
-      settle));
+  ASSERT_TRUE(cluster.start_all(serving, settle));
   auto shards = cluster.shards(0);
   auto owner = owner_with_primary(shards, "n1");
   auto shard = actors::shard_of(owner, 1024);

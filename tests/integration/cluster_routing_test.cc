@@ -30,17 +30,7 @@ constexpr auto settle = 20s;
 class ClusterRoutingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.start(i));
-    }
-    for (size_t i = 0; i < 3; ++i) {
-      ASSERT_TRUE(cluster_.wait_for(
-          i,
-          [](const member_view& v) {
-            return v.reachable == 3 && v.map_version > 0 && v.unavailable == 0;
-          },
-          settle));
-    }
+    ASSERT_TRUE(cluster_.start_all(serving, settle));
     auto shards = cluster_.shards(0);
     ASSERT_EQ(shards.size(), 1024u);
     for (const auto* primary : {"n1", "n2", "n3"}) {

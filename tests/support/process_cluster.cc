@@ -95,6 +95,27 @@ bool process_cluster::start(size_t i, std::optional<std::vector<std::string>> se
   return true;
 }
 
+bool process_cluster::start_all(const std::function<bool(const member_view&)>& ready,
+                                std::chrono::milliseconds timeout) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (!start(i)) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (!wait_for(i, ready, timeout)) {
+      ADD_FAILURE() << name(i) << " did not get ready";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool serving(const member_view& v) {
+  return v.reachable == v.known && v.map_version > 0 && v.unavailable == 0
+         && v.replicas_in_sync == 1024;
+}
+
 void process_cluster::signal(size_t i, int sig) {
   if (members_[i].process) {
     members_[i].process->signal(sig);

@@ -30,6 +30,10 @@ struct member_view {
   size_t replicas_in_sync = 0;
 };
 
+/// Every member up, a committed map with every shard served and every replica in sync: where
+/// most cluster tests start (an empty cluster gets there within a few seconds).
+bool serving(const member_view& v);
+
 /// One shard's owners (GET /cluster/shards).
 struct shard_row {
   std::string primary;
@@ -61,6 +65,10 @@ class process_cluster {
   /// waits until it serves; fails the test and returns false if it does not within 20 s.
   bool start(size_t i, std::optional<std::vector<std::string>> seeds = std::nullopt);
   bool running(size_t i) const { return members_[i].process != nullptr; }
+  /// Starts every member (each with every address as its seeds), then waits until `ready`
+  /// holds on each; false, with a test failure, if not within `timeout`.
+  bool start_all(const std::function<bool(const member_view&)>& ready,
+                 std::chrono::milliseconds timeout);
   /// Member i's data directory (its LMDB environment and shard map state).
   const std::string& data_dir(size_t i) const { return members_[i].data->path(); }
   /// Member i's client (MMTP) port; 0 before its first start.
