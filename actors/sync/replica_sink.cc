@@ -50,13 +50,20 @@ caf::expected<uint64_t> head_of(sink_actor* self, uint16_t shard, uint8_t bucket
   return *head;
 }
 
-caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoch,
-                                 const std::string& primary, storage::write_batch& batch) {
-  auto& st = self->state;
+// Why `primary`'s stream of `shard` in `epoch` is refused here, or no error: the committed map
+// must name it and this node.
+caf::error fenced(const sink_state& st, uint16_t shard, uint64_t epoch,
+                  const std::string& primary) {
   if (!st.ctx->accept_stream) {
     return caf::make_error(sync_errc::replica_fenced, "this node is not a cluster member");
   }
-  if (auto err = st.ctx->accept_stream(shard, epoch, primary)) {
+  return st.ctx->accept_stream(shard, epoch, primary);
+}
+
+caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoch,
+                                 const std::string& primary, storage::write_batch& batch) {
+  auto& st = self->state;
+  if (auto err = fenced(st, shard, epoch, primary)) {
     return err;
   }
   replica_reply reply;
@@ -152,10 +159,7 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
 caf::result<replica_reply> check_heads(sink_actor* self, uint16_t shard, uint64_t epoch,
                                        const std::string& primary, const owner_heads& theirs) {
   auto& st = self->state;
-  if (!st.ctx->accept_stream) {
-    return caf::make_error(sync_errc::replica_fenced, "this node is not a cluster member");
-  }
-  if (auto err = st.ctx->accept_stream(shard, epoch, primary)) {
+  if (auto err = fenced(st, shard, epoch, primary)) {
     return err;
   }
   replica_reply reply;
