@@ -53,11 +53,6 @@ void cluster_status::publish_map(shard_map map) {
   map_ = std::move(next);
 }
 
-bool cluster_status::reachable(const std::string& name) const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  return reachable_.count(name) != 0;
-}
-
 int64_t cluster_status::incarnation_of(const std::string& name) const {
   std::lock_guard<std::mutex> guard{mutex_};
   auto it = incarnations_.find(name);
@@ -101,10 +96,13 @@ void cluster_status::derive_peer_sessions() {
   }
 }
 
-node_services cluster_status::services_of(const std::string& name) const {
+node_services cluster_status::reachable_services(const std::string& name) const {
   std::lock_guard<std::mutex> guard{mutex_};
   auto it = services_.find(name);
-  return it == services_.end() ? node_services{} : it->second;
+  if (it == services_.end() || reachable_.count(name) == 0) {
+    return {};
+  }
+  return it->second;
 }
 
 std::vector<caf::actor> cluster_status::peer_sessions() const {

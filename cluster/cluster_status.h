@@ -42,8 +42,6 @@ class cluster_status {
   /// This node sees a majority: it may act as primary and accept writes (keep-majority).
   bool writable() const { return writable_.load(std::memory_order_acquire); }
 
-  /// Member `name` is reachable now (self included).
-  bool reachable(const std::string& name) const;
   /// Member `name`'s incarnation (member_info::started_at_ms), or 0 if unknown.
   int64_t incarnation_of(const std::string& name) const;
   /// The leader now, or empty.
@@ -55,8 +53,9 @@ class cluster_status {
 
   /// The services of the other members, by name (membership.h).
   void publish_services(std::map<std::string, node_services> services);
-  /// Member `name`'s services; empty handles if unknown.
-  node_services services_of(const std::string& name) const;
+  /// Member `name`'s services while it is reachable; empty handles if it is not (or unknown).
+  /// One lock: the routing functions ask per op.
+  node_services reachable_services(const std::string& name) const;
   /// The session registries of the other reachable members (online deliveries go to each).
   /// Kept ready, since every delivered op asks.
   std::vector<caf::actor> peer_sessions() const;

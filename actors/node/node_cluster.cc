@@ -36,8 +36,8 @@ void node::set_cluster_routes(sync_context& ctx) const {
     if (owner.primary == self) {
       return shard_route{where::local, {}, {}};
     }
-    auto router = status->services_of(owner.primary).router;
-    if (!status->reachable(owner.primary) || !router) {
+    auto router = status->reachable_services(owner.primary).router;
+    if (!router) {
       return shard_route{where::unavailable,
                          {},
                          "shard " + std::to_string(shard) + "'s primary " + owner.primary
@@ -59,9 +59,7 @@ void node::set_cluster_routes(sync_context& ctx) const {
     target.primary = self;
     target.replica = owner.replica;
     target.incarnation = status->incarnation_of(owner.replica);
-    if (status->reachable(owner.replica)) {
-      target.sink = status->services_of(owner.replica).replica;
-    }
+    target.sink = status->reachable_services(owner.replica).replica;
     return target;
   };
   ctx.catchup_work_now = [status, self] {
@@ -75,11 +73,10 @@ void node::set_cluster_routes(sync_context& ctx) const {
       }
       auto it = replicas.find(owner.replica);
       if (it == replicas.end()) {
-        caf::actor sink;
-        if (status->reachable(owner.replica)) {
-          sink = status->services_of(owner.replica).replica;
-        }
-        it = replicas.emplace(owner.replica, std::pair{status->incarnation_of(owner.replica), sink})
+        it = replicas
+                 .emplace(owner.replica,
+                          std::pair{status->incarnation_of(owner.replica),
+                                    status->reachable_services(owner.replica).replica})
                  .first;
       }
       const auto& [incarnation, sink] = it->second;
