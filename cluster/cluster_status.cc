@@ -110,6 +110,23 @@ std::vector<caf::actor> cluster_status::peer_sessions() const {
   return peer_sessions_;
 }
 
+std::vector<dispatch_candidate> cluster_status::dispatch_candidates(int64_t own_load) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  std::vector<dispatch_candidate> out;
+  for (const auto& m : snapshot_.members) {
+    if (!m.reachable) {
+      continue;
+    }
+    int64_t load = own_load;
+    if (!m.self) {
+      auto it = services_.find(m.info.name);
+      load = it != services_.end() ? it->second.connections : 0;
+    }
+    out.push_back({m.info.name, m.info.zone, m.info.client_address, load});
+  }
+  return out;
+}
+
 std::shared_ptr<const shard_map> cluster_status::map() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return map_;

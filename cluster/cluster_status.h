@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/dispatch.h"
 #include "cluster/membership_view.h"
 #include "cluster/node_services.h"
 #include "cluster/shard_map.h"
@@ -59,6 +60,9 @@ class cluster_status {
   /// The session registries of the other reachable members (online deliveries go to each).
   /// Kept ready, since every delivered op asks.
   std::vector<caf::actor> peer_sessions() const;
+  /// Every reachable member with its client address and load (as of its last heartbeat);
+  /// this node's own load is `own_load`.
+  std::vector<dispatch_candidate> dispatch_candidates(int64_t own_load) const;
 
   /// The controller's committed shard map (version 0: none yet).
   void publish_map(shard_map map);

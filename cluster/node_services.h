@@ -5,9 +5,9 @@
 
 namespace tidegate::cluster {
 
-/// The actors through which other members reach a node. Every heartbeat carries the sender's
-/// current ones (looked up by name just before), so a service restarted by its supervisor is
-/// reachable again within a heartbeat. A handle is invalid while the service does not run.
+/// The actors through which other members reach a node, and its load. Every heartbeat carries the
+/// sender's current ones (looked up by name just before), so a service restarted by its supervisor
+/// is reachable again within a heartbeat. A handle is invalid while the service does not run.
 /// Travels between nodes ("tidegate::cluster::node_services").
 struct node_services {
   caf::actor controller;
@@ -17,11 +17,15 @@ struct node_services {
   caf::actor sessions;
   /// The replica sink: the streams of the shards this node is the replica of.
   caf::actor replica;
+  /// The node's open client connections when the heartbeat left: its load, which dispatch
+  /// orders by.
+  int64_t connections = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_services& x) {
-  return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions, x.replica);
+  return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions, x.replica,
+           x.connections);
 }
 
 }  // namespace tidegate::cluster

@@ -2,11 +2,8 @@
 
 #include <charconv>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "protocol/base64url.h"
+#include "protocol/hmac.h"
 
 namespace tidegate::protocol {
 namespace {
@@ -18,11 +15,7 @@ std::string mac_of(std::string_view secret, std::string_view app_id, std::string
   std::string input = "v1\n";
   input.append(app_id).append("\n").append(user_id).append("\n");
   input.append(std::to_string(expires_at_s));
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_len);
-  return std::string{reinterpret_cast<const char*>(mac), mac_len};
+  return hmac_sha256(secret, input);
 }
 
 }  // namespace
@@ -60,8 +53,7 @@ token_check verify_token(std::string_view token, std::string_view secret, std::s
     return check;
   }
   auto expected = mac_of(secret, app_id, *user, expires_at_s);
-  if (given_mac->size() != expected.size()
-      || CRYPTO_memcmp(given_mac->data(), expected.data(), expected.size()) != 0) {
+  if (!equal_in_constant_time(*given_mac, expected)) {
     check.status = token_status::bad_signature;
     return check;
   }

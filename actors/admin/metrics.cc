@@ -99,6 +99,8 @@ const char* to_string(close_reason r) {
       return "replaced";
     case close_reason::drained:
       return "drained";
+    case close_reason::redirected:
+      return "redirected";
     case close_reason::crashed:
       return "crashed";
     case close_reason::count_:

@@ -24,6 +24,7 @@ enum class close_reason : uint8_t {
   slow_reader,
   replaced,
   drained,
+  redirected,
   crashed,
   count_
 };

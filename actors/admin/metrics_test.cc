@@ -104,8 +104,8 @@ TEST(MetricsTest, OutputIsWellFormedTextFormat) {
     }
   }
   EXPECT_EQ(types.size(), 15u);
-  // 9 single samples, 3 rejects, 10 closes, 8 protocol errors, 3 process gauges.
-  EXPECT_EQ(samples, 9u + 3 + 10 + 8 + 3);
+  // 9 single samples, 3 rejects, 11 closes, 8 protocol errors, 3 process gauges.
+  EXPECT_EQ(samples, 9u + 3 + 11 + 8 + 3);
 }
 
 TEST(MetricsTest, NodeLabelIsEscaped) {

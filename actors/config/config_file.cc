@@ -88,6 +88,14 @@ void read_http(checker& c, const toml::table& root, endpoint& http) {
   }
 }
 
+void read_dispatch(checker& c, const toml::table& root, dispatch_config& dispatch) {
+  if (const toml::table* t = c.table(root, "", "dispatch")) {
+    c.only_keys(*t, "dispatch", {"ttl_s", "max_addresses"});
+    c.integer(*t, "dispatch", "ttl_s", 1, 86'400, dispatch.ttl_s);
+    c.integer(*t, "dispatch", "max_addresses", 1, 16, dispatch.max_addresses);
+  }
+}
+
 void read_supervisor(checker& c, const toml::table& root, supervisor_config& sup) {
   if (const toml::table* t = c.table(root, "", "supervisor")) {
     c.only_keys(*t, "supervisor", {"intensity", "period_ms"});
@@ -118,7 +126,7 @@ void read_apps(checker& c, const toml::table& root, std::vector<app_config>& app
     const toml::table& t = *array->get(i)->as_table();
     const std::string path = "apps[" + std::to_string(i) + "]";
     app_config app;
-    c.only_keys(t, path, {"id", "secret", "zstd_dictionary"});
+    c.only_keys(t, path, {"id", "secret", "zstd_dictionary", "dispatch_key"});
     if (auto* id = c.string(t, path, "id", app.id, /*required=*/true)) {
       if (!is_app_id(app.id)) {
         c.fail(
@@ -137,6 +145,16 @@ void read_apps(checker& c, const toml::table& root, std::vector<app_config>& app
       }
     }
     c.string(t, path, "zstd_dictionary", app.zstd_dictionary);
+    if (auto* key = c.string(t, path, "dispatch_key", app.dispatch_key)) {
+      if (app.dispatch_key.size() < 16) {
+        c.fail(*key, path + ".dispatch_key",
+               "must be at least 16 bytes, got " + std::to_string(app.dispatch_key.size()));
+      } else if (app.dispatch_key == app.secret) {
+        c.fail(*key, path + ".dispatch_key",
+               "must differ from the app's secret (apps hold the dispatch key; the secret signs "
+               "login tokens)");
+      }
+    }
     apps.push_back(std::move(app));
   }
 }
@@ -170,12 +188,13 @@ config_result parse_node_config(std::string_view text, std::string_view source_n
   node_config cfg;
   c.only_keys(root, "",
               {"node", "gateway", "http", "supervisor", "apps", "storage", "sync", "buckets",
-               "topics", "businesses", "cluster"});
+               "topics", "businesses", "cluster", "dispatch"});
   read_node(c, root, cfg);
   read_gateway(c, root, cfg.gateway);
   read_http(c, root, cfg.http);
   read_supervisor(c, root, cfg.supervisor);
   read_apps(c, root, cfg.apps);
+  read_dispatch(c, root, cfg.dispatch);
   read_storage(c, root, cfg.storage);
   read_sync(c, root, cfg.sync);
   read_cluster(c, root, cfg.sync.shards, cfg.cluster);

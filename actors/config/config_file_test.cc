@@ -307,6 +307,31 @@ TEST(ConfigFileTest, IdsAndSecretsAreChecked) {
             "apps[0].id");
 }
 
+TEST(ConfigFileTest, DispatchKeysAndTheDispatchSectionAreChecked) {
+  auto app = [](const std::string& key) {
+    return std::string{minimal_node} + "[[apps]]\nid = \"demo\"\nsecret = \"0123456789abcdef\"\n"
+           + "dispatch_key = \"" + key + "\"\n";
+  };
+  auto ok = parse_node_config(
+      app("fedcba9876543210") + "[dispatch]\nttl_s = 60\nmax_addresses = 2\n", "t");
+  ASSERT_TRUE(ok.config);
+  EXPECT_EQ(ok.config->apps[0].dispatch_key, "fedcba9876543210");
+  EXPECT_EQ(ok.config->dispatch.ttl_s, 60u);
+  EXPECT_EQ(ok.config->dispatch.max_addresses, 2u);
+  auto e = error_of(app("short"));
+  EXPECT_EQ(e.key, "apps[0].dispatch_key");
+  EXPECT_EQ(e.message, "must be at least 16 bytes, got 5");
+  e = error_of(app("0123456789abcdef"));
+  EXPECT_EQ(e.key, "apps[0].dispatch_key");
+  EXPECT_NE(e.message.find("must differ from the app's secret"), std::string::npos);
+  e = error_of(with_node("[dispatch]\nttl_s = 0\n"));
+  EXPECT_EQ(e.key, "dispatch.ttl_s");
+  e = error_of(with_node("[dispatch]\nmax_addresses = 17\n"));
+  EXPECT_EQ(e.key, "dispatch.max_addresses");
+  e = error_of(with_node("[dispatch]\nttl = 5\n"));
+  EXPECT_EQ(e.key, "dispatch.ttl");
+}
+
 TEST(ConfigFileTest, DuplicateAppIdsAreRefused) {
   auto e = error_of(with_node("") + "\n[[apps]]\nid = \"demo\"\nsecret = \"fedcba9876543210\"\n");
   EXPECT_EQ(e.key, "apps[1].id");

@@ -21,6 +21,17 @@ struct app_config {
   std::string secret;
   /// Path of a zstd dictionary for this app's frames, or empty.
   std::string zstd_dictionary;
+  /// Signs this app's dispatch answers (GET /v1/dispatch); its SDK holds it to check them.
+  /// Empty: no dispatch for the app. Never the login-token `secret`, which apps must not hold.
+  std::string dispatch_key;
+};
+
+/// GET /v1/dispatch (HTTPDNS style, `[dispatch]`).
+struct dispatch_config {
+  /// How long a client may cache an answer.
+  uint32_t ttl_s = 300;
+  /// Addresses per answer (the SDK races up to 3).
+  uint32_t max_addresses = 3;
 };
 
 /// Limits and timing of the client gateway (DESIGN §4, §9 layers 1-2).
@@ -113,6 +124,7 @@ struct node_config {
   uint32_t scheduler_threads = 0;
   supervisor_config supervisor;
   std::vector<app_config> apps;
+  dispatch_config dispatch;
   storage_settings storage;
   sync_config sync = default_sync_config();
   cluster_config cluster;

@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/admin/metrics.h"
 #include "actors/config/node_config.h"
@@ -34,6 +36,10 @@ struct gateway_context {
   gateway_metrics metrics;
   /// Connection cap after fd headroom (admission).
   size_t max_connections = 0;
+  /// A cluster member with zone rules: the addresses (in another zone) where a client of
+  /// `user_id` belongs, or empty to serve it here. Null: every user is served here. Called on
+  /// session actors after AUTH; thread-safe.
+  std::function<std::vector<std::string>(const std::string& user_id)> zone_redirect;
   /// Source of session ids, unique within this process.
   std::atomic<uint64_t> next_session{1};
 

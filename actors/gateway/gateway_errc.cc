@@ -25,6 +25,8 @@ close_reason to_close_reason(const caf::error& reason) {
       return close_reason::replaced;
     case gateway_errc::drained:
       return close_reason::drained;
+    case gateway_errc::redirected:
+      return close_reason::redirected;
   }
   return close_reason::crashed;
 }

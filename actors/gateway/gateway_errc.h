@@ -20,6 +20,7 @@ enum class gateway_errc : uint8_t {
   slow_reader,        ///< Unsent bytes over max_unsent_bytes.
   replaced,           ///< A newer connection of the same device; grace period over.
   drained,            ///< GOAWAY DRAIN sent on shutdown.
+  redirected,         ///< GOAWAY REDIRECT sent: the user belongs to another zone.
 };
 
 /// The metrics label of an exit reason; anything not a gateway_errc is a crash.

@@ -269,6 +269,15 @@ void session_machine::on_auth(const protocol::frame& f, session_time now, sessio
     fail(protocol_errc::auth_failed, protocol::to_string(check.status), fx);
     return;
   }
+  if (ctx_.zone_redirect) {
+    if (auto elsewhere = ctx_.zone_redirect(check.user_id); !elsewhere.empty()) {
+      // Before AUTH_OK: the client never counts this node as its session.
+      start_closing(v1::GO_AWAY_REASON_REDIRECT,
+                    "user " + check.user_id + " belongs to another zone", 0,
+                    gateway_errc::redirected, now, fx, elsewhere);
+      return;
+    }
+  }
   user_id_ = std::move(check.user_id);
   phase_ = phase::ready;
   v1::AuthOk ok;
@@ -639,7 +648,8 @@ void session_machine::on_drain(session_time now, uint32_t reconnect_after_ms, se
 
 void session_machine::start_closing(int reason, const std::string& text,
                                     uint32_t reconnect_after_ms, gateway_errc why, session_time now,
-                                    session_effects& fx) {
+                                    session_effects& fx,
+                                    const std::vector<std::string>& addresses) {
   if (phase_ == phase::closing || phase_ == phase::closed) {
     return;
   }
@@ -652,6 +662,9 @@ void session_machine::start_closing(int reason, const std::string& text,
   goaway.set_reason(static_cast<v1::GoAwayReason>(reason));
   goaway.set_message(text);
   goaway.set_reconnect_after_ms(reconnect_after_ms);
+  for (const auto& address : addresses) {
+    goaway.add_addresses(address);
+  }
   send(v1::FRAME_TYPE_GOAWAY, goaway, true, now, fx);
   phase_ = phase::closing;
   closing_reason_ = why;

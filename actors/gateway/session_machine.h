@@ -166,8 +166,10 @@ class session_machine {
   /// Compresses a shared payload as this node's sessions do without a dictionary; false when
   /// it stays plain (under the threshold, or zstd did not make it smaller).
   bool compress_shared(const std::string& payload, std::string& out) const;
+  /// GOAWAY `reason` (naming `addresses` to go to), then close after the grace period.
   void start_closing(int reason, const std::string& text, uint32_t reconnect_after_ms,
-                     gateway_errc why, session_time now, session_effects& fx);
+                     gateway_errc why, session_time now, session_effects& fx,
+                     const std::vector<std::string>& addresses = {});
   void fail(protocol::protocol_errc code, std::string reason, session_effects& fx);
   void close_with(v1::ErrorCode code, std::string reason, gateway_errc why, session_effects& fx);
 

@@ -235,6 +235,38 @@ TEST_F(SessionMachineTest, ReplacedSendsGoAwayThenClosesAfterGrace) {
   EXPECT_TRUE(later.out.empty());
 }
 
+TEST_F(SessionMachineTest, AUserOfAnotherZoneIsRedirectedInsteadOfLoggedIn) {
+  std::vector<std::string> asked;
+  ctx_.zone_redirect = [&asked](const std::string& user) {
+    asked.push_back(user);
+    return std::vector<std::string>{"127.0.0.3:7100", "127.0.0.4:7100"};
+  };
+  feed(v1::FRAME_TYPE_HELLO, hello(), 0);
+  auto fx = feed(v1::FRAME_TYPE_AUTH, auth(), 1);
+  EXPECT_EQ(asked, std::vector<std::string>{"alice"});
+  EXPECT_FALSE(fx.authenticated);
+  auto frames = frames_of(fx.out);
+  ASSERT_EQ(frames.size(), 1u);
+  ASSERT_EQ(frames[0].type, v1::FRAME_TYPE_GOAWAY);
+  v1::GoAway g;
+  ASSERT_TRUE(g.ParseFromString(frames[0].payload));
+  EXPECT_EQ(g.reason(), v1::GO_AWAY_REASON_REDIRECT);
+  EXPECT_EQ(std::vector<std::string>(g.addresses().begin(), g.addresses().end()),
+            (std::vector<std::string>{"127.0.0.3:7100", "127.0.0.4:7100"}));
+  EXPECT_EQ(g.reconnect_after_ms(), 0u);
+  // Nothing of the user's is served meanwhile; the connection closes after the grace period.
+  v1::SyncRequest req;
+  EXPECT_TRUE(feed(v1::FRAME_TYPE_SYNC_REQ, req, 5).out.empty());
+  session_effects later;
+  machine_->on_tick(at(400), later);
+  EXPECT_EQ(later.close, gateway_errc::redirected);
+}
+
+TEST_F(SessionMachineTest, AUserOfThisZoneLogsIn) {
+  ctx_.zone_redirect = [](const std::string&) { return std::vector<std::string>{}; };
+  login();
+}
+
 TEST_F(SessionMachineTest, ReservedFrameTypesAreNotServedYet) {
   login();
   std::string bytes;

@@ -10,8 +10,8 @@ namespace {
 constexpr int64_t now = 1'700'000'000'000;
 
 ingress_auth auth() {
-  return ingress_auth{{app_config{"wallet", "secret-0123456789ab", ""},
-                       app_config{"shop", "other-secret-0123456", ""}}};
+  return ingress_auth{{app_config{"wallet", "secret-0123456789ab", "", ""},
+                       app_config{"shop", "other-secret-0123456", "", ""}}};
 }
 
 http_request request(std::vector<std::pair<std::string, std::string>> headers) {

@@ -103,7 +103,7 @@ class IngressRoutesTest : public ::testing::Test {
 
   void start(ingress_config cfg = {}) {
     router_ = sys_.spawn(stub_router, log_);
-    cfg.apps = {app_config{"wallet", secret, ""}};
+    cfg.apps = {app_config{"wallet", secret, "", ""}};
     cfg.clock = [] { return fake_now; };
     if (!use_registry_) {
       cfg.router = [r = router_] { return r; };
@@ -304,7 +304,7 @@ TEST(IngressRoutesNoRouterTest, NoRouterIs503) {
   caf::actor_system sys{cfg};
   http_server server{"127.0.0.1", 0, [] { return std::string{}; }};
   ingress_config icfg;
-  icfg.apps = {app_config{"wallet", secret, ""}};
+  icfg.apps = {app_config{"wallet", secret, "", ""}};
   register_ingress_routes(server, sys, std::move(icfg));
   ASSERT_EQ(server.start(), std::nullopt);
   httplib::Client client{"127.0.0.1", server.port()};

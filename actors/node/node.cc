@@ -23,6 +23,7 @@
 #include "actors/gateway/session_registry.h"
 #include "actors/ingress/ingress_routes.h"
 #include "actors/names.h"
+#include "actors/node/dispatch_route.h"
 #include "actors/node/error_renderers.h"
 #include "actors/node/supervisor.h"
 #include "actors/sync/replica_catchup.h"
@@ -139,6 +140,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
   if (cfg.cluster.enabled) {
     n->cluster_ = std::make_shared<cluster::cluster_status>();
+    ctx.zone_redirect = zone_redirect_of(cfg, n->cluster_, n->ctx_);
   }
 
   n->http_ = std::make_unique<http_server>(
@@ -173,6 +175,9 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
       return http_reply{200, "application/json", cluster::render_shards_json(*status->map())};
     });
   }
+  n->http_->handle("GET", "/v1/dispatch",
+                   [setup = dispatch_setup_of(cfg, n->cluster_, n->ctx_, n->client_port_)](
+                       const http_request& req) { return answer_dispatch(req, setup); });
   n->http_->handle("POST", "/admin/reload",
                    [self = n.get()](const http_request& req) { return self->reload_request(req); });
   if (auto err = n->http_->start()) {

@@ -147,8 +147,9 @@ std::string node::start_membership(const node_config& cfg) {
   }
   controller_ = settings.controller;
   cluster_->set_local_controller(controller_);
-  settings.local_services = [sys = system_.get()] {
+  settings.local_services = [sys = system_.get(), ctx = ctx_] {
     cluster::node_services services;
+    services.connections = ctx->metrics.connections.load(std::memory_order_relaxed);
     services.router = sync_router_of(*sys);
     services.sessions = session_registry_of(*sys);
     services.replica = replica_sink_of(*sys);

@@ -63,7 +63,7 @@ std::string process_cluster::config_text(size_t i, const std::vector<std::string
          + "durability = \"periodic\"\n" + "[cluster]\nlisten = \"" + address(i) + "\"\nseeds = ["
          + seed_list + "]\n" + "zone = \"" + members_[i].zone + "\"\n" + cluster_extra_
          + "[[businesses]]\nname = \"chat\"\nbucket = \"user\"\n" + "[[apps]]\nid = \"" + test_app
-         + "\"\nsecret = \"" + test_secret + "\"\n";
+         + "\"\nsecret = \"" + test_secret + "\"\ndispatch_key = \"" + test_dispatch_key + "\"\n";
 }
 
 bool process_cluster::start(size_t i, std::optional<std::vector<std::string>> seeds) {

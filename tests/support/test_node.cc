@@ -16,7 +16,7 @@ actors::node_config test_node_config() {
   cfg.gateway.ack_deadline_ms = 10'000;
   cfg.gateway.soft_disconnect_grace_ms = 300;
   cfg.gateway.drain_window_ms = 200;
-  cfg.apps.push_back({test_app, test_secret, ""});
+  cfg.apps.push_back({test_app, test_secret, "", test_dispatch_key});
   cfg.sync.businesses["chat"] = "user";
   return cfg;
 }

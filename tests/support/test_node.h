@@ -11,6 +11,8 @@ namespace tidegate::test {
 /// The app every test node serves, and its token secret.
 inline constexpr const char* test_app = "wallet";
 inline constexpr const char* test_secret = "test-secret-0123456789abcdef";
+/// Signs the test app's dispatch answers.
+inline constexpr const char* test_dispatch_key = "test-dispatch-key-0123456789";
 
 /// A node config for tests: 127.0.0.1 port 0 for clients and HTTP, two scheduler threads,
 /// one app, and timeouts short enough for tests (callers shorten more as needed).

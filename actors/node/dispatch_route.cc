@@ -1,0 +1,152 @@
+#include "actors/node/dispatch_route.h"
+
+#include <chrono>
+
+#include "actors/config/endpoint.h"
+#include "actors/sync/bucket_config.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tidegate::actors {
+namespace {
+
+constexpr size_t max_owner_bytes = 256;
+
+http_reply error_reply(int status, const std::string& code, const std::string& message) {
+  return http_reply{status, "application/json",
+                    nlohmann::json{{"code", code}, {"message", message}}.dump()};
+}
+
+std::vector<cluster::zone_rule> rules_of(const cluster_config& cc) {
+  std::vector<cluster::zone_rule> rules;
+  for (const auto& rule : cc.zone_rules) {
+    rules.push_back({rule.first_shard, rule.last_shard, rule.zone});
+  }
+  return rules;
+}
+
+// The host a client reached the HTTP endpoint by (its Host header), or `fallback`.
+std::string host_of(const http_request& request, const std::string& fallback) {
+  const std::string* header = request.header("host");
+  if (header == nullptr) {
+    return fallback;
+  }
+  auto parsed = parse_endpoint(*header);
+  if (!parsed.value) {
+    parsed = parse_endpoint(*header + ":0");  // a Host header without a port
+  }
+  return parsed.value ? parsed.value->host : fallback;
+}
+
+int64_t load_of(const gateway_context& ctx) {
+  return ctx.metrics.connections.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+dispatch_setup dispatch_setup_of(const node_config& cfg,
+                                 std::shared_ptr<const cluster::cluster_status> status,
+                                 std::shared_ptr<const gateway_context> ctx, uint16_t client_port) {
+  dispatch_setup setup;
+  for (const auto& app : cfg.apps) {
+    if (!app.dispatch_key.empty()) {
+      setup.keys[app.id] = app.dispatch_key;
+      setup.hints[app.id] = protocol::dispatch_hints{false, !app.zstd_dictionary.empty(),
+                                                     cfg.gateway.heartbeat_min_ms};
+    }
+  }
+  setup.ttl_s = cfg.dispatch.ttl_s;
+  setup.max_addresses = cfg.dispatch.max_addresses;
+  setup.shard_count = cfg.sync.shards;
+  setup.zone_rules = rules_of(cfg.cluster);
+  if (status) {
+    setup.candidates = [status, ctx](const http_request&) {
+      return status->dispatch_candidates(load_of(*ctx));
+    };
+  } else {
+    auto listen = cfg.gateway.listen.host;
+    bool wildcard = listen == "0.0.0.0" || listen == "::";
+    setup.candidates = [ctx, listen, wildcard, client_port,
+                        zone = cfg.cluster.zone](const http_request& request) {
+      auto host = wildcard ? host_of(request, "127.0.0.1") : listen;
+      return std::vector<cluster::dispatch_candidate>{
+          {ctx->node_id, zone, to_string(endpoint{host, client_port}), load_of(*ctx)}};
+    };
+  }
+  setup.clock = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  return setup;
+}
+
+std::function<std::vector<std::string>(const std::string&)> zone_redirect_of(
+    const node_config& cfg, std::shared_ptr<const cluster::cluster_status> status,
+    std::shared_ptr<const gateway_context> ctx) {
+  auto rules = rules_of(cfg.cluster);
+  if (rules.empty() || !status) {
+    return nullptr;
+  }
+  return [rules = std::move(rules), status, ctx, zone = cfg.cluster.zone, shards = cfg.sync.shards,
+          max = cfg.dispatch.max_addresses](const std::string& user) {
+    return cluster::zone_redirect(cluster::home_zone(rules, shard_of(user, shards)), zone,
+                                  status->dispatch_candidates(load_of(*ctx)), max);
+  };
+}
+
+http_reply answer_dispatch(const http_request& request, const dispatch_setup& setup) {
+  std::map<std::string, std::vector<std::string>> params;
+  for (const auto& [name, value] : request.params) {
+    params[name].push_back(value);
+  }
+  for (const auto& [name, values] : params) {
+    if (name != "app" && name != "uid" && name != "device") {
+      return error_reply(
+          400, "bad_parameter",
+          "unknown query parameter \"" + name + "\" (expected app and uid or device)");
+    }
+    if (values.size() > 1) {
+      return error_reply(400, "bad_parameter", "query parameter \"" + name + "\" is repeated");
+    }
+  }
+  auto app_it = params.find("app");
+  if (app_it == params.end() || app_it->second.front().empty()) {
+    return error_reply(400, "bad_parameter", "query parameter \"app\" is required");
+  }
+  const auto& app = app_it->second.front();
+  bool has_uid = params.count("uid") != 0;
+  bool has_device = params.count("device") != 0;
+  if (has_uid == has_device) {
+    return error_reply(400, "bad_parameter", "exactly one of \"uid\" and \"device\" is required");
+  }
+  const auto& owner = params[has_uid ? "uid" : "device"].front();
+  if (owner.empty() || owner.size() > max_owner_bytes) {
+    return error_reply(400, "bad_parameter",
+                       std::string{"\""} + (has_uid ? "uid" : "device") + "\" must be 1 to "
+                           + std::to_string(max_owner_bytes) + " bytes");
+  }
+  auto key = setup.keys.find(app);
+  if (key == setup.keys.end()) {
+    return error_reply(404, "unknown_app", "app \"" + app + "\" has no dispatch on this cluster");
+  }
+  auto home = cluster::home_zone(setup.zone_rules, shard_of(owner, setup.shard_count));
+  auto choice = cluster::choose_for_dispatch(home, setup.candidates(request), setup.max_addresses);
+  if (choice.addresses.empty()) {
+    return error_reply(503, "no_member", "no cluster member with a client listener is reachable");
+  }
+  protocol::dispatch_answer answer;
+  answer.app = app;
+  answer.owner = owner;
+  answer.zone = std::move(choice.zone);
+  answer.addresses = std::move(choice.addresses);
+  answer.ttl_s = setup.ttl_s;
+  answer.expires_at_s = setup.clock() + setup.ttl_s;
+  if (auto hints = setup.hints.find(app); hints != setup.hints.end()) {
+    answer.hints = hints->second;
+  }
+  protocol::sign_dispatch(answer, key->second);
+  return http_reply{200, "application/json", protocol::render_dispatch_json(answer)};
+}
+
+}  // namespace tidegate::actors
