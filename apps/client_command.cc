@@ -11,6 +11,7 @@
 
 #include "apps/commands.h"
 #include "client/connection.h"
+#include "client/dispatch_cache.h"
 #include "client/endpoint.h"
 #include "client/event_loop.h"
 #include "client/frame_text.h"
@@ -26,6 +27,8 @@ using std::chrono::seconds;
 
 struct client_options {
   std::string connect;
+  std::string dispatch;
+  std::string dispatch_key;
   std::string app_id;
   std::string device_id;
   std::string token;
@@ -123,6 +126,33 @@ int run_client(const client_options& opts) {
             .count();
     config.token = protocol::sign_token(opts.secret, opts.app_id, opts.user_id,
                                         static_cast<uint64_t>(now_s) + opts.ttl_s);
+  }
+
+  if (!opts.dispatch.empty()) {
+    client::dispatch_config dc;
+    std::vector<client::endpoint> dispatchers;
+    client::parse_endpoint_list(opts.dispatch, dispatchers, error);  // validated at parse time
+    for (const auto& ep : dispatchers) {
+      dc.endpoints.push_back(ep.to_string());
+    }
+    dc.app_id = opts.app_id;
+    dc.owner =
+        opts.user_id.empty() ? protocol::token_user_id(opts.token).value_or("") : opts.user_id;
+    dc.key = opts.dispatch_key;
+    dc.timeout = milliseconds{opts.timeout_ms};
+    config.dispatch = std::make_shared<client::dispatch_cache>(dc);
+    if (auto failed = config.dispatch->refresh(); !failed.empty()) {
+      std::cerr << "tidegate client: dispatch: " << failed
+                << (config.addresses.empty() ? "\n" : "; trying --connect\n");
+    } else {
+      auto answer = *config.dispatch->answer();
+      std::string list;
+      for (const auto& address : answer.addresses) {
+        list += (list.empty() ? "" : ", ") + address;
+      }
+      std::cerr << "tidegate client: dispatch: zone " << answer.zone << ": " << list << " (ttl "
+                << answer.ttl_s << " s)\n";
+    }
   }
 
   client::sync_store store{opts.sync_key_file};  // in memory without a file
@@ -271,13 +301,23 @@ int run_client(const client_options& opts) {
 void add_client_command(CLI::App& root, command_runner& run) {
   auto opts = std::make_shared<client_options>();
   auto* cmd = root.add_subcommand("client", "Connect to a node over MMTP, log in and ping");
-  cmd->add_option("--connect", opts->connect, "HOST:PORT[,HOST:PORT...], raced in order")
-      ->required()
-      ->check([](const std::string& value) {
-        std::vector<client::endpoint> endpoints;
-        std::string error;
-        return client::parse_endpoint_list(value, endpoints, error) ? std::string{} : error;
-      });
+  auto endpoint_list = [](const std::string& value) {
+    std::vector<client::endpoint> endpoints;
+    std::string error;
+    return client::parse_endpoint_list(value, endpoints, error) ? std::string{} : error;
+  };
+  auto* connect = cmd->add_option("--connect", opts->connect,
+                                  "HOST:PORT[,HOST:PORT...] of client listeners, raced in order "
+                                  "(after dispatch's addresses)")
+                      ->check(endpoint_list);
+  auto* dispatch =
+      cmd->add_option("--dispatch", opts->dispatch,
+                      "HOST:PORT[,HOST:PORT...] of dispatch (HTTP) endpoints to ask first")
+          ->check(endpoint_list);
+  auto* dispatch_key = cmd->add_option("--dispatch-key", opts->dispatch_key,
+                                       "The app's dispatch key, to check dispatch's answers");
+  dispatch->needs(dispatch_key);
+  dispatch_key->needs(dispatch);
   cmd->add_option("--app", opts->app_id, "App id")->required();
   cmd->add_option("--device", opts->device_id, "Device id (1-128 bytes)")
       ->required()
@@ -313,9 +353,15 @@ void add_client_command(CLI::App& root, command_runner& run) {
   cmd->add_option("--sync-key-file", opts->sync_key_file,
                   "Load and save the sync key (bucket cursors) here; default: in memory")
       ->needs("--sync");
-  cmd->callback([opts, &run, token, user] {
+  cmd->callback([opts, &run, token, user, connect, dispatch] {
     if (token->count() == 0 && user->count() == 0) {
       throw CLI::RequiredError("--token or --user with --secret");
+    }
+    if (connect->count() == 0 && dispatch->count() == 0) {
+      throw CLI::RequiredError("--connect or --dispatch");
+    }
+    if (dispatch->count() != 0 && opts->user_id.empty() && !protocol::token_user_id(opts->token)) {
+      throw CLI::ValidationError("--token", "names no user for --dispatch (not a v1 token)");
     }
     run = [opts] { return run_client(*opts); };
   });

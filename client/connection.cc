@@ -156,7 +156,7 @@ void connection::start() {
       errors += (errors.empty() ? "" : "; ") + error;
     }
   }
-  if (endpoints_.empty() || !errors.empty()) {
+  if ((endpoints_.empty() && !config_.dispatch) || !errors.empty()) {
     last_close_ = {close_reason::bad_address, v1::ERROR_CODE_UNSPECIFIED,
                    errors.empty() ? "no address to connect to" : errors};
     ++epoch_;
@@ -165,11 +165,58 @@ void connection::start() {
   }
   last_close_ = {};
   backoff_.reset();
+  dispatch_waited_ = {};
   begin_round();
+}
+
+bool connection::gather_round_addresses() {
+  round_.clear();
+  auto add = [this](const endpoint& ep) {
+    bool seen = std::any_of(round_.begin(), round_.end(), [&](const endpoint& e) {
+      return e.host == ep.host && e.port == ep.port;
+    });
+    if (!seen) {
+      round_.push_back(ep);
+    }
+  };
+  for (const auto& ep : preferred_) {
+    add(ep);
+  }
+  if (config_.dispatch) {
+    auto dispatched = config_.dispatch->addresses();
+    if (dispatched.empty() && config_.dispatch->refreshing()
+        && dispatch_waited_ < config_.dispatch_wait) {
+      return false;  // a first answer may be moments away: worth more than the static list
+    }
+    for (const auto& text : dispatched) {
+      endpoint ep;
+      std::string ignored;
+      if (parse_endpoint(text, ep, ignored)) {
+        add(ep);
+      }
+    }
+  }
+  for (const auto& ep : endpoints_) {
+    add(ep);
+  }
+  return true;
 }
 
 void connection::begin_round() {
   ++epoch_;
+  if (!gather_round_addresses()) {
+    if (state_ != connection_state::connecting && !set_state(connection_state::connecting)) {
+      return;
+    }
+    constexpr std::chrono::milliseconds poll{20};
+    dispatch_waited_ += poll;
+    reconnect_timer_ = loop_.add_timer(poll, [this] {
+      reconnect_timer_ = 0;
+      begin_round();
+    });
+    return;
+  }
+  dispatch_waited_ = {};
   next_address_ = 0;
   round_errors_.clear();
   connect_timer_ = loop_.add_timer(config_.connect_timeout, [this] {
@@ -186,7 +233,7 @@ void connection::begin_round() {
 }
 
 const endpoint& connection::address_at(size_t i) const {
-  return i < preferred_.size() ? preferred_[i] : endpoints_[i - preferred_.size()];
+  return round_[i];
 }
 
 bool connection::start_next_attempt() {
@@ -336,6 +383,9 @@ void connection::close_racers() {
 }
 
 void connection::round_failed(std::string message) {
+  if (config_.dispatch) {
+    config_.dispatch->invalidate();  // nothing it named answered: ask again
+  }
   if (message.empty()) {
     message = round_errors_.empty() ? "no address could be tried" : round_errors_;
   } else if (!round_errors_.empty()) {
@@ -554,6 +604,9 @@ void connection::on_goaway(const protocol::frame& frame) {
   goaway.ParseFromString(frame.payload);  // a bad payload still means "go away"
   ack_now();
   flush();
+  if (config_.dispatch) {
+    config_.dispatch->invalidate();  // moved or redirected: the answer may be out of date
+  }
   preferred_.clear();
   for (const auto& text : goaway.addresses()) {
     endpoint ep;

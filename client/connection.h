@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/backoff.h"
+#include "client/dispatch_cache.h"
 #include "client/endpoint.h"
 #include "client/event_loop.h"
 #include "client/heartbeat_policy.h"
@@ -79,8 +80,14 @@ struct sync_config {
 };
 
 struct connection_config {
-  /// "host:port" entries, tried in order, up to max_racers at a time.
+  /// "host:port" entries, tried in order, up to max_racers at a time, after dispatch's.
+  /// May be empty with `dispatch`.
   std::vector<std::string> addresses;
+  /// Dispatch (HTTPDNS): each connect round tries its answer's addresses first. Shared by
+  /// the connections of one app user; must outlive them.
+  std::shared_ptr<dispatch_cache> dispatch;
+  /// How long a round waits for dispatch's first answer before it tries the static list.
+  std::chrono::milliseconds dispatch_wait{std::chrono::milliseconds{1500}};
   std::string device_id;
   std::string app_id;
   std::string client_version = "tidegate-cpp/0.1.0";
@@ -186,7 +193,10 @@ class connection {
   void close_racer(size_t slot);
   void close_racers();
   void round_failed(std::string message);
-  size_t address_count() const { return preferred_.size() + endpoints_.size(); }
+  /// Fills round_ (GOAWAY's addresses, dispatch's, the static list; each once); false while
+  /// dispatch's first answer is still worth waiting for.
+  bool gather_round_addresses();
+  size_t address_count() const { return round_.size(); }
   const endpoint& address_at(size_t i) const;
 
   void on_session_event(uint32_t events);
@@ -230,6 +240,8 @@ class connection {
   connection_config config_;
   std::vector<endpoint> endpoints_;
   std::vector<endpoint> preferred_;  // from GOAWAY; tried first in the next round only
+  std::vector<endpoint> round_;      // this round's addresses, in the order they are tried
+  std::chrono::milliseconds dispatch_waited_{0};
   heartbeat_policy heartbeat_;
   backoff backoff_;
   state_callback on_state_;

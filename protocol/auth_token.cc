@@ -63,6 +63,18 @@ token_check verify_token(std::string_view token, std::string_view secret, std::s
   return check;
 }
 
+std::optional<std::string> token_user_id(std::string_view token) {
+  if (token.size() > max_token_bytes || token.substr(0, 3) != "v1.") {
+    return std::nullopt;
+  }
+  token.remove_prefix(3);
+  auto user = base64url_decode(token.substr(0, token.find('.')));
+  if (!user || user->empty()) {
+    return std::nullopt;
+  }
+  return user;
+}
+
 const char* to_string(token_status status) {
   switch (status) {
     case token_status::ok:

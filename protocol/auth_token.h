@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,9 @@ token_check verify_token(std::string_view token, std::string_view secret, std::s
                          uint64_t now_s);
 
 const char* to_string(token_status status);
+
+/// The user id a token names, unverified (a client that holds its token but not the app
+/// secret, e.g. to ask dispatch about its user); nullopt if it is not a v1 token.
+std::optional<std::string> token_user_id(std::string_view token);
 
 }  // namespace tidegate::protocol

@@ -45,5 +45,12 @@ TEST(AuthTokenTest, GarbageIsMalformed) {
   EXPECT_EQ(verify_token(padded, "k", "a", 1).status, token_status::malformed);
 }
 
+TEST(AuthTokenTest, TheUserIdIsReadableWithoutTheSecret) {
+  EXPECT_EQ(token_user_id(sign_token("0123456789abcdef", "demo", "alice", 99)), "alice");
+  EXPECT_FALSE(token_user_id("v2.YWxpY2U.99.x"));
+  EXPECT_FALSE(token_user_id("v1..99.x"));
+  EXPECT_FALSE(token_user_id("garbage"));
+}
+
 }  // namespace
 }  // namespace tidegate::protocol

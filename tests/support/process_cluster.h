@@ -73,6 +73,8 @@ class process_cluster {
   const std::string& data_dir(size_t i) const { return members_[i].data->path(); }
   /// Member i's client (MMTP) port; 0 before its first start.
   uint16_t client_port(size_t i) const { return members_[i].client_port; }
+  /// Member i's HTTP port (ingress, dispatch, /cluster); 0 before its first start.
+  uint16_t http_port(size_t i) const { return members_[i].http_port; }
   /// Sends `sig` to member i (SIGSTOP, SIGCONT, SIGKILL, ...).
   void signal(size_t i, int sig);
   /// SIGKILLs member i and reaps it.
