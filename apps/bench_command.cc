@@ -7,6 +7,7 @@
 #include "apps/commands.h"
 #include "bench/load/connections_bench.h"
 #include "bench/load/connections_worker.h"
+#include "bench/load/failover_bench.h"
 #include "bench/load/fanout_bench.h"
 #include "bench/load/sync_bench.h"
 
@@ -181,6 +182,42 @@ void add_diffusion_command(CLI::App& bench, command_runner& run) {
   cmd->callback([opts, &run] { run = [opts] { return bench::run_diffusion_bench(*opts); }; });
 }
 
+void add_failover_command(CLI::App& bench, command_runner& run) {
+  auto opts = std::make_shared<bench::failover_options>();
+  auto* cmd = bench.add_subcommand(
+      "failover",
+      "3 nodes on loopback: replicated vs single-node ingest, then SIGKILL of the node the "
+      "clients are on: detection, promotion, RTO, reconnect and resync times");
+  cmd->add_option("--clients", opts->clients, "Online SDK clients on the killed node")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{18'000}));
+  cmd->add_option("--duration", opts->duration_s, "Seconds of ingest, single node and cluster each")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{600}));
+  cmd->add_option("--publishers", opts->publishers, "HTTP publisher threads")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{64}));
+  cmd->add_option("--batch", opts->batch, "Ops per POST /v1/sync/ops:batch")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1000}));
+  cmd->add_option("--durability", opts->durability, "The nodes' [storage] durability")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fsync", "periodic"}));
+  cmd->add_option("--heartbeat-ms", opts->heartbeat_ms, "[cluster] heartbeat_ms")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{10}, uint32_t{10'000}));
+  cmd->add_option("--failure-timeout-ms", opts->failure_timeout_ms, "[cluster] failure_timeout_ms")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{20}, uint32_t{60'000}));
+  cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
+  cmd->callback([opts, &run] {
+    if (opts->failure_timeout_ms < 2 * opts->heartbeat_ms) {
+      throw CLI::ValidationError("--failure-timeout-ms", "must be at least twice --heartbeat-ms");
+    }
+    run = [opts] { return bench::run_failover_bench(*opts); };
+  });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& root, command_runner& run) {
@@ -190,6 +227,7 @@ void add_bench_command(CLI::App& root, command_runner& run) {
   add_sync_command(*cmd, run);
   add_fanout_command(*cmd, run);
   add_diffusion_command(*cmd, run);
+  add_failover_command(*cmd, run);
 }
 
 }  // namespace tidegate::apps

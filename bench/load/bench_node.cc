@@ -34,7 +34,7 @@ bool bench_node::start(const std::string& exe, const std::string& durability,
   auto config = (dir_.path / "node.toml").string();
   {
     std::ofstream out{config};
-    out << "[node]\nid = \"bench\"\n\n"
+    out << "[node]\nid = \"" << node_id_ << "\"\n\n"
         << "[gateway]\nlisten = \"127.0.0.1:0\"\nfd_headroom = 512\naccept_rate = 0\n"
         << "heartbeat_min_ms = 1000\nheartbeat_max_ms = 600000\nidle_margin = 3.0\n"
         << "handshake_timeout_ms = 10000\ndrain_window_ms = 500\n\n"
@@ -93,6 +93,14 @@ bool bench_node::stop() {
     child_->wait(steady::now() + seconds{10});
   }
   return alive;
+}
+
+void bench_node::kill() {
+  if (child_) {
+    child_->signal(SIGKILL);
+    child_->wait(steady::now() + seconds{10});
+    child_.reset();
+  }
 }
 
 std::optional<uint64_t> bench_node::open_connections() const {

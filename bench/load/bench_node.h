@@ -21,12 +21,21 @@ class bench_node {
  public:
   static inline const std::string app_id = "bench";
 
+  /// Before start(): the node id (default "bench") and the app secret (default: random), so
+  /// that the members of a cluster share the app.
+  void set_identity(std::string node_id, std::string secret) {
+    node_id_ = std::move(node_id);
+    secret_ = std::move(secret);
+  }
+
   /// Writes the config, with `extra_toml` ([[buckets]], [[businesses]], [sync]) appended, and
   /// starts `exe node`; false, with the reason (and the node's log) on stderr, if it did not
   /// report its ports within 30 s.
   bool start(const std::string& exe, const std::string& durability, const std::string& extra_toml);
   /// SIGTERM, then SIGKILL after 30 s; false (with its log shown) if it had died on its own.
   bool stop();
+  /// SIGKILL now, and reap it.
+  void kill();
 
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   const std::string& secret() const { return secret_; }
@@ -43,6 +52,7 @@ class bench_node {
 
  private:
   scratch_dir dir_;
+  std::string node_id_ = "bench";
   std::string secret_ = random_secret();
   std::unique_ptr<process> child_;
   std::string log_path_;

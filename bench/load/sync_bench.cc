@@ -201,7 +201,7 @@ std::optional<json> run_scenario(const sync_options& o, const std::string& name,
   }
   auto child_pid = n.pid();
   auto lifetime = seconds{o.duration_s + 300};
-  sync_clients clients{{n.client_address(), app_id, n.secret(), o.clients}, lifetime};
+  sync_clients clients{{{n.client_address()}, app_id, n.secret(), o.clients}, lifetime};
   auto ready = clients.wait_ready(steady::now() + seconds{120});
   if (ready == 0) {
     std::cerr << "tidegate bench sync: no client became ready\n";

@@ -88,6 +88,7 @@ void sync_clients::run(std::chrono::seconds lifetime) {
   const auto n = opts_.clients;
   std::vector<std::unique_ptr<client::connection>> conns;
   std::vector<bool> was_ready(n, false);
+  std::vector<bool> is_ready(n, false);  // ready now
   conns.reserve(n);
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -103,6 +104,9 @@ void sync_clients::run(std::chrono::seconds lifetime) {
         continue;
       }
       ++count;
+      if (op.payload().rfind("mark ", 0) == 0) {
+        marked_.fetch_add(1, std::memory_order_relaxed);
+      }
       auto t = payload_time(op.payload());
       if (t < 0 || t < since) {
         continue;
@@ -117,41 +121,45 @@ void sync_clients::run(std::chrono::seconds lifetime) {
   };
   for (uint32_t i = 0; i < n; ++i) {
     client::connection_config config;
-    config.addresses = {opts_.address};
-    auto user = "u" + std::to_string(i);
+    config.addresses = opts_.addresses;
+    auto user = "u" + std::to_string(opts_.first_user + i);
     config.device_id = "bench-sync-" + user;
     config.app_id = opts_.app_id;
     config.os = "bench";
     config.token = protocol::sign_token(opts_.secret, opts_.app_id, user, expires);
     config.heartbeat = client::heartbeat_config::fixed(milliseconds{120'000});
-    config.reconnect = false;
+    config.reconnect = opts_.reconnect;
     config.connect_timeout = std::chrono::seconds{opts_.connect_timeout_s};
     config.handshake_timeout = std::chrono::seconds{opts_.connect_timeout_s};
     config.seed = i + 1;
-    if (opts_.address.rfind("127.", 0) == 0) {
+    if (opts_.addresses.front().rfind("127.", 0) == 0) {
       config.source_address = "127.0.0." + std::to_string(2 + i % 16);  // see connections_worker
     }
     config.sync.enabled = true;
     config.sync.on_ops = on_ops;
     config.sync.on_reset = [this](const std::string&, uint64_t) { ++resets_; };
     auto conn = std::make_unique<client::connection>(loop, std::move(config));
-    conn->on_state(
-        [this, i, &was_ready, n](client::connection_state state, const client::close_info&) {
-          if (state == client::connection_state::ready && !was_ready[i]) {
-            was_ready[i] = true;
-            ++ready_;
-          } else if (state == client::connection_state::closed) {
-            ++closed_;
-            if (!was_ready[i]) {
-              ++failed_;
-            }
-          } else {
-            return;
-          }
-          if (ready_.load() + failed_.load() == n) {
-            setup_done_ = true;
-          }
-        });
+    conn->on_state([this, i, &was_ready, &is_ready, n](client::connection_state state,
+                                                       const client::close_info&) {
+      if ((state == client::connection_state::ready) != is_ready[i]) {
+        is_ready[i] = !is_ready[i];
+        is_ready[i] ? ++ready_now_ : --ready_now_;
+      }
+      if (state == client::connection_state::ready && !was_ready[i]) {
+        was_ready[i] = true;
+        ++ready_;
+      } else if (state == client::connection_state::closed) {
+        ++closed_;
+        if (!was_ready[i]) {
+          ++failed_;
+        }
+      } else {
+        return;
+      }
+      if (ready_.load() + failed_.load() == n) {
+        setup_done_ = true;
+      }
+    });
     conns.push_back(std::move(conn));
   }
   // Connects go out 256 at a time with at most 1000 in flight; a 20 ms tick also notices stop().

@@ -12,11 +12,16 @@ namespace tidegate::bench {
 
 /// Who the online SYNC clients of `tidegate bench sync` are and where they connect.
 struct sync_clients_options {
-  std::string address;  ///< "host:port" of the node's client listener.
+  /// "host:port" of client listeners, raced in order (the first is where clients land).
+  std::vector<std::string> addresses;
   std::string app_id;
   std::string secret;
   uint32_t clients = 0;  ///< Users u0..u(N-1), one device each.
   uint32_t connect_timeout_s = 60;
+  /// Reconnect (backoff, then the next address) after the session ends, e.g. its node died.
+  bool reconnect = false;
+  /// First user index: users u<first_user>..u<first_user + clients - 1>.
+  uint32_t first_user = 0;
   /// Latency samples kept at most (later deliveries are counted, not sampled).
   size_t max_samples = 4'000'000;
 };
@@ -42,8 +47,13 @@ class sync_clients {
   uint32_t wait_ready(std::chrono::steady_clock::time_point deadline);
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint32_t ready() const { return ready_.load(std::memory_order_relaxed); }
+  /// Connections that are ready now (a reconnected one counts again once it is).
+  uint32_t ready_now() const { return ready_now_.load(std::memory_order_relaxed); }
   uint32_t closed() const { return closed_.load(std::memory_order_relaxed); }
   uint64_t resets() const { return resets_.load(std::memory_order_relaxed); }
+  /// Delivered ops whose payload starts with "mark " (markers a scenario publishes to see
+  /// when every client has caught up).
+  uint64_t marked() const { return marked_.load(std::memory_order_relaxed); }
   /// Samples only ops published at or after `since_ns` (monotonic_ns()); clears older samples.
   void start_sampling(int64_t since_ns);
   /// The latency samples (ns) gathered since start_sampling, and how many were not kept.
@@ -58,9 +68,11 @@ class sync_clients {
   std::atomic<bool> setup_done_{false};
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint32_t> ready_{0};
+  std::atomic<uint32_t> ready_now_{0};
   std::atomic<uint32_t> failed_{0};
   std::atomic<uint32_t> closed_{0};
   std::atomic<uint64_t> resets_{0};
+  std::atomic<uint64_t> marked_{0};
   std::atomic<int64_t> sample_since_ns_{INT64_MAX};
   std::mutex samples_mutex_;
   std::vector<int64_t> samples_;
