@@ -180,8 +180,10 @@ void session_machine::handle(const protocol::frame& f, session_time now, session
       return;
     case v1::FRAME_TYPE_SYNC_REQ:
     case v1::FRAME_TYPE_SYNC_ACK:
-      if (phase_ == phase::awaiting_auth) {
-        fail(protocol_errc::unexpected_frame, "SYNC before AUTH", fx);
+      if (user_id_.empty()) {
+        if (phase_ != phase::closing) {  // closing without a user: redirected; sent GOAWAY
+          fail(protocol_errc::unexpected_frame, "SYNC before AUTH", fx);
+        }
         return;
       }
       if (f.type == v1::FRAME_TYPE_SYNC_REQ) {
@@ -192,9 +194,11 @@ void session_machine::handle(const protocol::frame& f, session_time now, session
       return;
     case v1::FRAME_TYPE_FOLLOW:
     case v1::FRAME_TYPE_UNFOLLOW:
-      if (phase_ == phase::awaiting_auth) {
-        fail(protocol_errc::unexpected_frame, protocol::frame_type_name(f.type) + " before AUTH",
-             fx);
+      if (user_id_.empty()) {
+        if (phase_ != phase::closing) {
+          fail(protocol_errc::unexpected_frame, protocol::frame_type_name(f.type) + " before AUTH",
+               fx);
+        }
         return;
       }
       on_follow_frame(f, now, fx);

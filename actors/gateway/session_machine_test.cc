@@ -9,6 +9,7 @@
 #include "tidegate/v1/control.pb.h"
 #include "tidegate/v1/handshake.pb.h"
 #include "tidegate/v1/sync.pb.h"
+#include "tidegate/v1/topic.pb.h"
 
 namespace tidegate::actors {
 namespace {
@@ -241,6 +242,7 @@ TEST_F(SessionMachineTest, AUserOfAnotherZoneIsRedirectedInsteadOfLoggedIn) {
     asked.push_back(user);
     return std::vector<std::string>{"127.0.0.3:7100", "127.0.0.4:7100"};
   };
+  ctx_.set_sync(std::make_shared<const sync_config>(default_sync_config()));
   feed(v1::FRAME_TYPE_HELLO, hello(), 0);
   auto fx = feed(v1::FRAME_TYPE_AUTH, auth(), 1);
   EXPECT_EQ(asked, std::vector<std::string>{"alice"});
@@ -254,9 +256,28 @@ TEST_F(SessionMachineTest, AUserOfAnotherZoneIsRedirectedInsteadOfLoggedIn) {
   EXPECT_EQ(std::vector<std::string>(g.addresses().begin(), g.addresses().end()),
             (std::vector<std::string>{"127.0.0.3:7100", "127.0.0.4:7100"}));
   EXPECT_EQ(g.reconnect_after_ms(), 0u);
-  // Nothing of the user's is served meanwhile; the connection closes after the grace period.
+  // Nothing of the user's is served meanwhile (no read, no cursor, no follow for a user that
+  // never logged in here); the connection closes after the grace period.
   v1::SyncRequest req;
-  EXPECT_TRUE(feed(v1::FRAME_TYPE_SYNC_REQ, req, 5).out.empty());
+  req.add_cursors()->set_bucket("user");
+  v1::SyncAck ack;
+  auto* cursor = ack.add_cursors();
+  cursor->set_bucket("user");
+  cursor->set_version(1);
+  v1::FollowRequest follow;
+  follow.set_topic("news");
+  for (auto [type, message] :
+       std::vector<std::pair<v1::FrameType, const google::protobuf::MessageLite*>>{
+           {v1::FRAME_TYPE_SYNC_REQ, &req},
+           {v1::FRAME_TYPE_SYNC_ACK, &ack},
+           {v1::FRAME_TYPE_FOLLOW, &follow}}) {
+    auto ignored = feed(type, *message, 5);
+    EXPECT_TRUE(ignored.out.empty()) << type;
+    EXPECT_TRUE(ignored.fetches.empty()) << type;
+    EXPECT_TRUE(ignored.sync_acks.empty()) << type;
+    EXPECT_TRUE(ignored.follow_requests.empty()) << type;
+    EXPECT_FALSE(ignored.close) << type;
+  }
   session_effects later;
   machine_->on_tick(at(400), later);
   EXPECT_EQ(later.close, gateway_errc::redirected);
