@@ -1,5 +1,6 @@
 #include "bench/load/failover_bench.h"
 
+#include <atomic>
 #include <csignal>
 #include <iomanip>
 #include <iostream>
@@ -175,17 +176,19 @@ std::optional<std::string> owner_on(const json& shards, const std::string& prima
   return std::nullopt;
 }
 
-/// Publishes one marker op per client (users u0..uN-1) through the survivors, each batch
-/// retried (same msg_ids) until every op in it is acknowledged.
-bool publish_markers(const std::vector<http_target>& survivors, uint32_t clients) {
+/// Publishes one marker op for each of users u<first>..u<end - 1> through the survivors (thread
+/// `thread` starts with its own), each batch retried (same msg_ids) until every op in it is
+/// acknowledged.
+bool publish_markers(const std::vector<http_target>& survivors, uint32_t thread, uint32_t begin,
+                     uint32_t end) {
   constexpr uint32_t batch = 100;
   auto deadline = steady::now() + recovery_timeout;
   std::vector<std::unique_ptr<httplib::Client>> http;
   for (const auto& t : survivors) {
     http.push_back(client_for(t, seconds{10}));
   }
-  for (uint32_t first = 0, attempt = 0; first < clients;) {
-    auto n = std::min(batch, clients - first);
+  for (uint32_t first = begin, attempt = thread; first < end;) {
+    auto n = std::min(batch, end - first);
     std::string body = R"({"ops":[)";
     for (uint32_t k = 0; k < n; ++k) {
       auto user = "u" + std::to_string(first + k);
@@ -383,18 +386,30 @@ int run_failover_bench(const failover_options& o) {
         },
         milliseconds{5});
   }};
-  std::thread marker{[&] {
-    if (publish_markers(survivors, o.clients)) {
-      f.markers_acked_ms = ms_since(killed_at);
-    }
-  }};
+  // The markers go out from `publishers` threads, each with its share of the users.
+  std::atomic<uint32_t> markers_done{0};
+  std::atomic<bool> markers_failed{false};
+  std::vector<std::thread> markers;
+  for (uint32_t t = 0; t < o.publishers; ++t) {
+    markers.emplace_back([&, t] {
+      uint32_t begin = static_cast<uint32_t>(uint64_t{o.clients} * t / o.publishers);
+      uint32_t end = static_cast<uint32_t>(uint64_t{o.clients} * (t + 1) / o.publishers);
+      if (!publish_markers(survivors, t, begin, end)) {
+        markers_failed = true;
+      } else if (++markers_done == o.publishers) {
+        f.markers_acked_ms = ms_since(killed_at);
+      }
+    });
+  }
   f.reconnected_ms = time_until(
       killed_at, [&] { return clients.ready_now() == o.clients; }, milliseconds{5});
   f.resynced_ms = time_until(
       killed_at, [&] { return clients.marked() >= o.clients; }, milliseconds{5});
   watcher.join();
   prober.join();
-  marker.join();
+  for (auto& th : markers) {
+    th.join();
+  }
   clients.stop();
   for (size_t i = 1; i < nodes.size(); ++i) {
     nodes[i]->stop();
