@@ -49,8 +49,8 @@ std::optional<protocol::dispatch_answer> dispatch_cache::ask(const std::string& 
     error = address + ": " + error;
     return std::nullopt;
   }
-  auto status = protocol::check_dispatch(*answer, config_.key, config_.app_id, config_.owner,
-                                         now_s());
+  auto status =
+      protocol::check_dispatch(*answer, config_.key, config_.app_id, config_.owner, now_s());
   if (status != protocol::dispatch_status::ok) {
     error = address + ": answer refused: " + protocol::to_string(status);
     std::lock_guard<std::mutex> guard{mutex_};

@@ -54,8 +54,8 @@ class ClusterDispatchTest : public ::testing::Test {
 
   // The verified answer of member `via` for `uid`.
   protocol::dispatch_answer dispatch(size_t via, const std::string& uid) const {
-    auto [status, body] = cluster_.get(via, "/v1/dispatch?app=" + std::string{test_app}
-                                                + "&uid=" + uid);
+    auto [status, body] =
+        cluster_.get(via, "/v1/dispatch?app=" + std::string{test_app} + "&uid=" + uid);
     EXPECT_EQ(status, 200) << body;
     std::string error;
     auto answer = protocol::parse_dispatch_answer(body, error);
@@ -111,8 +111,8 @@ TEST_F(ClusterDispatchTest, AClientInTheWrongZoneIsRedirectedToItsOwn) {
     }
   });
   conn.start();
-  ASSERT_TRUE(loop.run_until(
-      [&] { return conn.state() == client::connection_state::ready; }, clock_type::now() + settle));
+  ASSERT_TRUE(loop.run_until([&] { return conn.state() == client::connection_state::ready; },
+                             clock_type::now() + settle));
   EXPECT_EQ(conn.connected_address(), client_address(2));
   ASSERT_EQ(closes.size(), 1u);
   EXPECT_NE(closes[0].find("GO_AWAY_REASON_REDIRECT"), std::string::npos) << closes[0];
@@ -133,8 +133,8 @@ TEST_F(ClusterDispatchTest, AnSdkThatAsksDispatchConnectsToItsZoneDirectly) {
   cc.dispatch = cache;  // no static address at all
   client::connection conn{loop, cc};
   conn.start();
-  ASSERT_TRUE(loop.run_until(
-      [&] { return conn.state() == client::connection_state::ready; }, clock_type::now() + settle))
+  ASSERT_TRUE(loop.run_until([&] { return conn.state() == client::connection_state::ready; },
+                             clock_type::now() + settle))
       << conn.last_close().message << " / " << cache->last_error();
   EXPECT_EQ(conn.connected_address(), client_address(2));
   EXPECT_EQ(conn.counters().reconnects, 0u);
@@ -155,8 +155,8 @@ TEST_F(ClusterDispatchTest, TheUsersOfALostZoneAreSentToAndServedByTheOther) {
   cc.addresses = {client_address(1)};
   client::connection conn{loop, cc};
   conn.start();
-  ASSERT_TRUE(loop.run_until(
-      [&] { return conn.state() == client::connection_state::ready; }, clock_type::now() + settle));
+  ASSERT_TRUE(loop.run_until([&] { return conn.state() == client::connection_state::ready; },
+                             clock_type::now() + settle));
   EXPECT_EQ(conn.connected_address(), client_address(1)) << "no redirect to a lost zone";
   EXPECT_EQ(conn.counters().reconnects, 0u);
   conn.stop();
