@@ -11,7 +11,8 @@ seconds=${2:-30}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DTIDEGATE_FUZZ=ON -DTIDEGATE_SANITIZE=ON \
   -DTIDEGATE_BENCH=OFF -DBUILD_TESTING=OFF -DTIDEGATE_CAF_PCH=OFF >/dev/null
-cmake --build "$build" --target frame_decoder_fuzz token_fuzz record_decode_fuzz map_state_fuzz
+cmake --build "$build" --target frame_decoder_fuzz token_fuzz record_decode_fuzz map_state_fuzz \
+  dispatch_answer_fuzz
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -19,7 +20,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 status=0
-for target in frame_decoder_fuzz token_fuzz record_decode_fuzz map_state_fuzz; do
+for target in frame_decoder_fuzz token_fuzz record_decode_fuzz map_state_fuzz \
+    dispatch_answer_fuzz; do
   corpus=fuzz/corpus/${target%_fuzz}
   mkdir -p "$work/$target" "$build/artifacts/$target"
   if [[ -d $corpus ]]; then
