@@ -69,6 +69,11 @@ void client_socket::close(caf::error reason) {
   loop_.post({socket_loop::command::finalize, shared_from_this()});
 }
 
+void client_socket::said_goodbye(caf::error reason) {
+  std::lock_guard<std::mutex> guard{mu_};
+  goodbye_ = std::move(reason);
+}
+
 void client_socket::want_writable(bool on) {
   if (writable_armed_ == on) {
     return;

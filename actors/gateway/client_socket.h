@@ -40,6 +40,11 @@ class client_socket : public std::enable_shared_from_this<client_socket> {
   /// session gets an exit with it unless it is the one closing.
   void close(caf::error reason);
 
+  /// The session said goodbye (GOAWAY) for `reason`: if the client closes first, which is
+  /// what a well-behaved client does, the connection still ends with `reason`, not as
+  /// peer_closed.
+  void said_goodbye(caf::error reason);
+
  private:
   friend class socket_loop;
 
@@ -58,6 +63,7 @@ class client_socket : public std::enable_shared_from_this<client_socket> {
   bool writable_armed_ = false;
   bool closing_ = false;  // no more sends; the loop closes once pending_ is written
   caf::error reason_;     // why it ends, once closing_
+  caf::error goodbye_;    // why the session sent GOAWAY, if it did
 };
 
 using client_socket_ptr = std::shared_ptr<client_socket>;

@@ -186,6 +186,9 @@ void apply(session_actor* self, session_effects& fx, session_time now) {
       }
     }
   }
+  if (fx.goodbye) {
+    st.socket->said_goodbye(caf::make_error(*fx.goodbye));  // before the GOAWAY can be read
+  }
   if (!fx.out.empty()) {
     st.ctx->metrics.bytes_out.fetch_add(fx.out.size(), gateway_metrics::relaxed);
     st.socket->send(fx.out);

@@ -672,6 +672,7 @@ void session_machine::start_closing(int reason, const std::string& text,
   send(v1::FRAME_TYPE_GOAWAY, goaway, true, now, fx);
   phase_ = phase::closing;
   closing_reason_ = why;
+  fx.goodbye = why;
   close_at_ = now.mono_ms + ctx_.config.soft_disconnect_grace_ms;
 }
 

@@ -54,6 +54,8 @@ struct session_effects {
   uint32_t frames_in = 0;
   uint32_t frames_out = 0;
   std::optional<gateway_errc> close;  ///< After writing `out`, close with this reason.
+  /// A GOAWAY in `out` announces the end for this reason (the client may close first).
+  std::optional<gateway_errc> goodbye;
   std::optional<protocol::protocol_errc> protocol_error;  ///< Sent to the client (metrics).
   std::string close_detail;                               ///< Why, for the log line.
   bool hello_accepted = false;             ///< Register `device_id()` with the session registry.

@@ -266,7 +266,9 @@ void socket_loop::finalize(const client_socket_ptr& s, const caf::error& reason)
     }
     if (!s->closing_) {
       s->closing_ = true;
-      s->reason_ = reason;
+      // The client leaving after our GOAWAY ends the connection for the GOAWAY's reason.
+      bool left_after_goodbye = s->goodbye_ && reason == caf::make_error(gateway_errc::peer_closed);
+      s->reason_ = left_after_goodbye ? s->goodbye_ : reason;
     }
     why = s->reason_;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->fd_, nullptr);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -118,6 +119,14 @@ TEST_F(ClusterDispatchTest, AClientInTheWrongZoneIsRedirectedToItsOwn) {
   EXPECT_NE(closes[0].find("GO_AWAY_REASON_REDIRECT"), std::string::npos) << closes[0];
   EXPECT_EQ(conn.counters().sessions, 1u) << "the redirect came before AUTH_OK";
   conn.stop();
+  // The client left right after the GOAWAY; n1 still counts the close as a redirect.
+  const std::string redirected = "reason=\"redirected\"} 1";
+  bool counted = false;
+  for (auto deadline = clock_type::now() + settle; !counted && clock_type::now() < deadline;) {
+    counted = cluster_.get(0, "/metrics").second.find(redirected) != std::string::npos;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(counted) << cluster_.get(0, "/metrics").second;
 }
 
 TEST_F(ClusterDispatchTest, AnSdkThatAsksDispatchConnectsToItsZoneDirectly) {
