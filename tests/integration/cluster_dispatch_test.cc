@@ -26,20 +26,6 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto settle = 20s;  // a bound that catches "never", not a speed
-constexpr const char* two_zone_rules =
-    "[[cluster.zone_rules]]\nfirst_shard = 0\nlast_shard = 511\nzone = \"z1\"\n"
-    "[[cluster.zone_rules]]\nfirst_shard = 512\nlast_shard = 1023\nzone = \"z2\"\n";
-
-// A uid whose shard is in [first, last].
-std::string uid_in(uint32_t first, uint32_t last) {
-  for (int i = 0;; ++i) {
-    auto uid = "user-" + std::to_string(i);
-    auto shard = actors::shard_of(uid, 1024);
-    if (shard >= first && shard <= last) {
-      return uid;
-    }
-  }
-}
 
 // n1, n2 in z1; n3 in z2; shards 0-511 live in z1, 512-1023 in z2.
 class ClusterDispatchTest : public ::testing::Test {

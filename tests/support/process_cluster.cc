@@ -233,6 +233,16 @@ std::pair<int, std::string> process_cluster::get(size_t i, const std::string& ta
   return call(i, "GET", target, {});
 }
 
+std::string uid_in(uint32_t first, uint32_t last) {
+  for (int i = 0;; ++i) {
+    auto uid = "user-" + std::to_string(i);
+    auto shard = actors::shard_of(uid, 1024);
+    if (shard >= first && shard <= last) {
+      return uid;
+    }
+  }
+}
+
 std::string owner_with_primary(const std::vector<shard_row>& shards, const std::string& primary,
                                int skip) {
   for (int k = 0;; ++k) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -116,6 +117,14 @@ class process_cluster {
   std::string cluster_extra_;
   std::vector<member> members_;
 };
+
+/// Zone rules for set_cluster_extra: virtual shards 0-511 live in zone z1, 512-1023 in z2.
+inline constexpr const char* two_zone_rules =
+    "[[cluster.zone_rules]]\nfirst_shard = 0\nlast_shard = 511\nzone = \"z1\"\n"
+    "[[cluster.zone_rules]]\nfirst_shard = 512\nlast_shard = 1023\nzone = \"z2\"\n";
+
+/// A user id ("user-<k>") whose virtual shard (of 1024) is in [first, last].
+std::string uid_in(uint32_t first, uint32_t last);
 
 /// The `skip`+1-th owner ("owner-<k>", k = 0, 1, ...) whose shard has `primary` as primary in
 /// `shards`; `shards` must name it for some shard.
