@@ -17,6 +17,7 @@
 #include "bench/load/proc_stats.h"
 #include "bench/load/process.h"
 #include "bench/load/sync_clients.h"
+#include "bench/load/sync_publish.h"
 
 #include <nlohmann/json.hpp>
 
@@ -60,17 +61,9 @@ httplib::Headers auth(const http_target& t) {
 
 std::string op_json(const std::string& owner, const std::string& msg_id,
                     const std::string& payload) {
-  return json{{"business", business}, {"owner", owner}, {"msg_id", msg_id}, {"payload", payload}}
-      .dump();
-}
-
-size_t count_versions(const std::string& body) {
-  size_t count = 0;
-  for (auto at = body.find("\"version\":"); at != std::string::npos;
-       at = body.find("\"version\":", at + 10)) {
-    ++count;
-  }
-  return count;
+  std::string body;
+  append_op(body, business, owner, msg_id, payload);
+  return body;
 }
 
 /// Acknowledged ops/s of `publishers` threads posting batches back to back to `targets`
@@ -276,6 +269,7 @@ std::string cluster_toml(const std::string& subnet, size_t i, const std::string&
 }  // namespace
 
 int run_failover_bench(const failover_options& o) {
+  ::signal(SIGPIPE, SIG_IGN);  // a killed node's HTTP connections must not kill us
   auto exe = self_executable();
   if (exe.empty()) {
     std::cerr << "tidegate bench: cannot find the tidegate executable\n";

@@ -23,6 +23,7 @@
 #include "bench/load/connections_report.h"
 #include "bench/load/proc_stats.h"
 #include "bench/load/sync_clients.h"
+#include "bench/load/sync_publish.h"
 #include "bench/peers/peer_ingest.h"
 #include "bench/peers/peer_report.h"
 
@@ -64,21 +65,6 @@ std::unique_ptr<httplib::Client> http_client(const bench_node& n) {
   return http;
 }
 
-void append_op(std::string& body, const std::string& owner, const std::string& msg_id,
-               const std::string& payload) {
-  body += R"({"business":")" + business + R"(","owner":")" + owner + R"(","msg_id":")" + msg_id
-          + R"(","payload":")" + payload + "\"}";
-}
-
-size_t count_versions(const std::string& body) {
-  size_t count = 0;
-  for (auto at = body.find("\"version\":"); at != std::string::npos;
-       at = body.find("\"version\":", at + 10)) {
-    ++count;
-  }
-  return count;
-}
-
 void note_reply(publisher_stats& s, const httplib::Result& res, size_t ops) {
   ++s.requests;
   if (!res || res->status != 200) {
@@ -115,7 +101,7 @@ void build_publish(const sync_options& o, uint32_t index, const std::string& pre
       body += ',';
     }
     auto owner = "u" + std::to_string((index * 7919 + seq) % o.clients);
-    append_op(body, owner, prefix + std::to_string(seq), payload);
+    append_op(body, business, owner, prefix + std::to_string(seq), payload);
   }
   if (ops > 1) {
     body += "]}";
