@@ -25,7 +25,8 @@ std::vector<cluster::zone_rule> rules_of(const cluster_config& cc) {
   return rules;
 }
 
-// The host a client reached the HTTP endpoint by (its Host header), or `fallback`.
+// The host a client reached the HTTP endpoint by (its Host header: an IP literal or a DNS
+// name, with or without a port), or `fallback`.
 std::string host_of(const http_request& request, const std::string& fallback) {
   const std::string* header = request.header("host");
   if (header == nullptr) {
@@ -35,7 +36,17 @@ std::string host_of(const http_request& request, const std::string& fallback) {
   if (!parsed.value) {
     parsed = parse_endpoint(*header + ":0");  // a Host header without a port
   }
-  return parsed.value ? parsed.value->host : fallback;
+  if (parsed.value) {
+    return parsed.value->host;
+  }
+  // A name: letters, digits, '-' and '.' only, so the answer never carries anything else.
+  std::string name = header->substr(0, header->rfind(':'));
+  bool plain = !name.empty() && name.size() <= 253
+               && name.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-.")
+                      == std::string::npos;
+  return plain ? name : fallback;
 }
 
 int64_t load_of(const gateway_context& ctx) {

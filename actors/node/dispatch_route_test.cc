@@ -100,5 +100,30 @@ TEST(DispatchRouteTest, BadQueriesAreRefusedByName) {
   EXPECT_EQ(status_and_message({{"app", "demo"}, {"uid", "u"}}).substr(0, 4), "503 ");
 }
 
+TEST(DispatchSetupTest, ANodeOfItsOwnNamesItselfByTheHostItWasReachedBy) {
+  node_config cfg;
+  cfg.node_id = "solo";
+  cfg.gateway.listen = {"0.0.0.0", 7100};
+  cfg.apps.push_back({"demo", "0123456789abcdef", "", key});
+  auto ctx = std::make_shared<gateway_context>();
+  ctx->node_id = "solo";
+  auto setup = dispatch_setup_of(cfg, nullptr, ctx, 7311);
+  auto address_for = [&](const char* host) {
+    auto request = get({{"app", "demo"}, {"uid", "alice"}});
+    if (host != nullptr) {
+      request.headers.emplace_back("host", host);
+    }
+    return parse(answer_dispatch(request, setup)).addresses;
+  };
+  using list = std::vector<std::string>;
+  EXPECT_EQ(address_for("10.1.2.3:7180"), list{"10.1.2.3:7311"});
+  EXPECT_EQ(address_for("10.1.2.3"), list{"10.1.2.3:7311"});
+  EXPECT_EQ(address_for("[::1]:7180"), list{"[::1]:7311"});
+  EXPECT_EQ(address_for("edge.example.com:7180"), list{"edge.example.com:7311"});
+  EXPECT_EQ(address_for("edge.example.com"), list{"edge.example.com:7311"});
+  EXPECT_EQ(address_for("bad host\",\"x"), list{"127.0.0.1:7311"});
+  EXPECT_EQ(address_for(nullptr), list{"127.0.0.1:7311"});
+}
+
 }  // namespace
 }  // namespace tidegate::actors
