@@ -101,8 +101,11 @@ std::function<std::vector<std::string>(const std::string&)> zone_redirect_of(
   }
   return [rules = std::move(rules), status, ctx, zone = cfg.cluster.zone, shards = cfg.sync.shards,
           max = cfg.dispatch.max_addresses](const std::string& user) {
-    return cluster::zone_redirect(cluster::home_zone(rules, shard_of(user, shards)), zone,
-                                  status->dispatch_candidates(load_of(*ctx)), max);
+    auto home = cluster::home_zone(rules, shard_of(user, shards));
+    if (home.empty() || home == zone) {
+      return std::vector<std::string>{};  // most logins: no need to read the membership
+    }
+    return cluster::zone_redirect(home, zone, status->dispatch_candidates(load_of(*ctx)), max);
   };
 }
 
