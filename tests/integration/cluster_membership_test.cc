@@ -54,6 +54,9 @@ std::vector<std::string> zones(size_t n) {
 TEST(ClusterMembershipTest, FormsWhateverTheStartOrderAndTheOldestLeads) {
   process_cluster c{zones(3), TIDEGATE_BINARY};
   ASSERT_TRUE(c.start(2));  // n3 first: its seeds are not up yet
+  // The membership publishes its first view just after the HTTP listener opens.
+  ASSERT_TRUE(c.wait_for(
+      2, [](const member_view& v) { return v.known != 0; }, 2s));
   auto alone = c.view(2);
   ASSERT_TRUE(alone);
   EXPECT_EQ(alone->known, 3u);  // the two seeds count before they answer
