@@ -37,7 +37,7 @@ void cluster_status::publish(cluster_snapshot snapshot) {
     snapshot_ = std::move(snapshot);
     reachable_ = std::move(reachable);
     incarnations_ = std::move(incarnations);
-    derive_peer_sessions();
+    derive_peers();
   }
   writable_.store(writable, std::memory_order_release);
 }
@@ -84,14 +84,21 @@ caf::actor cluster_status::leader_controller() const {
 void cluster_status::publish_services(std::map<std::string, node_services> services) {
   std::lock_guard<std::mutex> guard{mutex_};
   services_ = std::move(services);
-  derive_peer_sessions();
+  derive_peers();
 }
 
-void cluster_status::derive_peer_sessions() {
+void cluster_status::derive_peers() {
   peer_sessions_.clear();
+  peer_relays_.clear();
   for (const auto& [name, services] : services_) {
-    if (services.sessions && reachable_.count(name) != 0) {
+    if (reachable_.count(name) == 0) {
+      continue;
+    }
+    if (services.sessions) {
       peer_sessions_.push_back(services.sessions);
+    }
+    if (services.relay) {
+      peer_relays_.push_back(services.relay);
     }
   }
 }
@@ -108,6 +115,11 @@ node_services cluster_status::reachable_services(const std::string& name) const 
 std::vector<caf::actor> cluster_status::peer_sessions() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return peer_sessions_;
+}
+
+std::vector<caf::actor> cluster_status::peer_relays() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return peer_relays_;
 }
 
 std::vector<dispatch_candidate> cluster_status::dispatch_candidates(int64_t own_load) const {

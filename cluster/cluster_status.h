@@ -60,6 +60,8 @@ class cluster_status {
   /// The session registries of the other reachable members (online deliveries go to each).
   /// Kept ready, since every delivered op asks.
   std::vector<caf::actor> peer_sessions() const;
+  /// The topic relays of the other reachable members (follow changes go to each).
+  std::vector<caf::actor> peer_relays() const;
   /// Every reachable member with its client address and load (as of its last heartbeat);
   /// this node's own load is `own_load`.
   std::vector<dispatch_candidate> dispatch_candidates(int64_t own_load) const;
@@ -69,7 +71,7 @@ class cluster_status {
   std::shared_ptr<const shard_map> map() const;
 
  private:
-  void derive_peer_sessions();  // with mutex_ held
+  void derive_peers();  // with mutex_ held
 
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
@@ -80,6 +82,7 @@ class cluster_status {
   std::set<std::string> reachable_;
   std::map<std::string, int64_t> incarnations_;
   std::vector<caf::actor> peer_sessions_;
+  std::vector<caf::actor> peer_relays_;
   caf::actor local_controller_;
   std::atomic<bool> writable_{false};
 };

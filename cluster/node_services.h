@@ -17,6 +17,10 @@ struct node_services {
   caf::actor sessions;
   /// The replica sink: the streams of the shards this node is the replica of.
   caf::actor replica;
+  /// The topic directory: Topic requests for shards this node is primary of.
+  caf::actor topics;
+  /// The topic relay: messages of topics this node's sessions follow, and follow changes.
+  caf::actor relay;
   /// The node's open client connections when the heartbeat left: its load, which dispatch
   /// orders by.
   int64_t connections = 0;
@@ -25,7 +29,7 @@ struct node_services {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_services& x) {
   return f(caf::meta::type_name("node_services"), x.controller, x.router, x.sessions, x.replica,
-           x.connections);
+           x.topics, x.relay, x.connections);
 }
 
 }  // namespace tidegate::cluster

@@ -30,20 +30,22 @@ void node::set_cluster_routes(sync_context& ctx) const {
     using where = shard_route::where;
     auto map = status->map();
     if (map->version == 0 || shard >= map->shards.size()) {
-      return shard_route{where::unavailable, {}, "the cluster has not agreed on a shard map yet"};
+      return shard_route{
+          where::unavailable, {}, {}, "the cluster has not agreed on a shard map yet"};
     }
     const auto& owner = map->shards[shard];
     if (owner.primary == self) {
-      return shard_route{where::local, {}, {}};
+      return shard_route{where::local, {}, {}, {}};
     }
-    auto router = status->reachable_services(owner.primary).router;
-    if (!router) {
+    auto services = status->reachable_services(owner.primary);
+    if (!services.router) {
       return shard_route{where::unavailable,
+                         {},
                          {},
                          "shard " + std::to_string(shard) + "'s primary " + owner.primary
                              + " is not reachable from " + self};
     }
-    return shard_route{where::remote, std::move(router), {}};
+    return shard_route{where::remote, std::move(services.router), std::move(services.topics), {}};
   };
   ctx.replica_of = [status, self](uint16_t shard) -> std::optional<replica_target> {
     auto map = status->map();
@@ -114,6 +116,7 @@ void node::set_cluster_routes(sync_context& ctx) const {
     return {};
   };
   ctx.peer_sessions = [status] { return status->peer_sessions(); };
+  ctx.peer_relays = [status] { return status->peer_relays(); };
 }
 
 std::string node::start_membership(const node_config& cfg) {
@@ -153,6 +156,8 @@ std::string node::start_membership(const node_config& cfg) {
     services.router = sync_router_of(*sys);
     services.sessions = session_registry_of(*sys);
     services.replica = replica_sink_of(*sys);
+    services.topics = topic_directory_of(*sys);
+    services.relay = topic_relay_of(*sys);
     return services;
   };
   membership_ = cluster::spawn_membership(*system_, std::move(settings), cluster_);

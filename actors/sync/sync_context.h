@@ -23,6 +23,7 @@ struct shard_route {
   enum class where : uint8_t { local, remote, unavailable };
   where at = where::local;
   caf::actor router;  ///< `remote`: the primary's sync router.
+  caf::actor topics;  ///< `remote`: the primary's topic directory.
   std::string why;    ///< `unavailable`: what to tell the caller.
 };
 
@@ -58,6 +59,9 @@ struct sync_context {
   /// The session registries of the other reachable members, which get every online delivery
   /// too (their sessions may be the owner's). Empty: none. Thread-safe.
   std::function<std::vector<caf::actor>()> peer_sessions;
+  /// The topic relays of the other reachable members, which hear of every follow change (the
+  /// user's sessions may be theirs). Empty: none. Thread-safe.
+  std::function<std::vector<caf::actor>()> peer_relays;
   /// The replica a shard's writes must reach before they are acknowledged, when this node is
   /// its primary and the map names a replica; nullopt otherwise (no copy to wait for).
   /// Empty: never (a node outside a cluster). Thread-safe.
@@ -75,6 +79,24 @@ struct sync_context {
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;
+
+/// Where a request for `shard` goes (sync_context::route; local outside a cluster). One that
+/// came from another member (`from_peer`) is never forwarded again: when this node is not the
+/// primary either (one of the two maps is behind), the caller hears that the shard is
+/// unavailable and retries, rather than the request bouncing between two maps.
+inline shard_route route_request(const sync_context& ctx, uint16_t shard, bool from_peer) {
+  if (!ctx.route) {
+    return {};
+  }
+  auto route = ctx.route(shard);
+  if (route.at == shard_route::where::remote && from_peer) {
+    return {shard_route::where::unavailable,
+            {},
+            {},
+            "the shard's primary moved while the request was on its way"};
+  }
+  return route;
+}
 
 /// Wall-clock milliseconds since the epoch: what op timestamps, TTLs and receipts use.
 inline uint64_t wall_now_ms() {

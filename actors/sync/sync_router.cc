@@ -86,25 +86,12 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
   return actor;
 }
 
-// Where `owner`'s requests go (sync_context::route). A request that came from another member
-// is never forwarded again: when this node is not the primary either (one of the two maps is
-// behind), the caller hears that the shard is unavailable and retries, rather than the request
-// bouncing between two maps.
+// Where `owner`'s requests go (route_request()).
 shard_route route_of(router_actor* self, const std::string& owner) {
   const auto& ctx = *self->state.ctx;
-  if (!ctx.route) {
-    return {};
-  }
-  auto route = ctx.route(shard_of(owner, ctx.config.shards));
-  if (route.at == shard_route::where::remote) {
-    const auto& sender = self->current_sender();
-    if (sender && sender->node() != self->node()) {
-      return {shard_route::where::unavailable,
-              {},
-              "the shard's primary moved while the request was on its way"};
-    }
-  }
-  return route;
+  const auto& sender = self->current_sender();
+  return route_request(ctx, shard_of(owner, ctx.config.shards),
+                       sender && sender->node() != self->node());
 }
 
 caf::error unavailable(const shard_route& route) {
