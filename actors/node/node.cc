@@ -137,6 +137,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
   add_error_renderers(sys_cfg);
   cluster::add_message_types(sys_cfg);
   add_sync_message_types(sys_cfg);
+  add_topic_message_types(sys_cfg);
   n->system_ = std::make_unique<caf::actor_system>(sys_cfg);
   if (cfg.cluster.enabled) {
     n->cluster_ = std::make_shared<cluster::cluster_status>();

@@ -28,6 +28,10 @@ inline bool deletes_on_ack(bucket_kind kind) {
   return kind == bucket_kind::once || kind == bucket_kind::once_device;
 }
 
+/// The on-disk bucket id of every topic's log: a topic is an owner of this bucket in the
+/// oplog (decision 0010). Configured buckets never use it.
+inline constexpr uint8_t topic_bucket_id = 255;
+
 /// One configured bucket. `id` is its stable number on disk: never reuse one.
 struct bucket_config {
   std::string name;

@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
 
 #include "storage/delivery_records.h"
 #include "storage/keys.h"

@@ -1,5 +1,7 @@
 #include "actors/topics/topic_messages.h"
 
+#include <caf/actor_system_config.hpp>
+
 #include "storage/keys.h"
 
 namespace tidegate::actors {
@@ -16,6 +18,15 @@ bool is_topic_name(const std::string& name) {
     }
   }
   return true;
+}
+
+void add_topic_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<topic_publish>("tidegate::actors::topic_publish");
+  cfg.add_message_type<topic_records>("tidegate::actors::topic_records");
+  cfg.add_message_type<follow_outcome>("tidegate::actors::follow_outcome");
+  cfg.add_message_type<follow_outcomes>("tidegate::actors::follow_outcomes");
+  cfg.add_message_type<topic_info>("tidegate::actors::topic_info");
+  cfg.add_message_type<followed_topics>("tidegate::actors::followed_topics");
 }
 
 }  // namespace tidegate::actors

@@ -8,14 +8,14 @@
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 
+#include "actors/sync/bucket_config.h"
+#include "actors/sync/sync_wire.h"
 #include "storage/oplog_record.h"
 
 namespace tidegate::actors {
-
-/// The on-disk bucket id of every topic's log: a topic is an owner of this bucket in the
-/// oplog (decision 0010). Configured buckets never use it.
-inline constexpr uint8_t topic_bucket_id = 255;
 
 /// A topic name: 1 to 160 characters of A-Z, a-z, 0-9, '-', '_', '.' and ':' (so it needs no
 /// escaping in a URL path, a log line or a metric label).
@@ -59,6 +59,14 @@ struct topic_batch {
 
 using topic_batch_ptr = std::shared_ptr<const topic_batch>;
 
+/// A topic_batch as it travels to the relay of another member, which makes it a
+/// topic_batch_ptr again (a shared_ptr does not travel).
+struct topic_records {
+  std::string topic;
+  std::vector<storage::oplog_record> records;
+  uint64_t head = 0;
+};
+
 /// The outcome of a follow or unfollow.
 struct follow_outcome {
   bool following = false;      ///< Whether the user follows the topic now.
@@ -82,11 +90,35 @@ struct topic_info {
 /// One followed topic of a user: where the user's stream of it starts.
 using followed_topics = std::vector<std::pair<std::string, uint64_t>>;
 
+// How topic messages travel between members (as sync_wire.h for SYNC): registered under the
+// same names on every node by add_topic_message_types(). Changing a field is a wire change.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_publish& x) {
+  return f(caf::meta::type_name("topic_publish"), x.topic, x.payload, x.msg_id, x.ttl_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_records& x) {
+  return f(caf::meta::type_name("topic_records"), x.topic, x.records, x.head);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, follow_outcome& x) {
+  return f(caf::meta::type_name("follow_outcome"), x.following, x.changed, x.since_version,
+           x.refused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_info& x) {
+  return f(caf::meta::type_name("topic_info"), x.topic, x.head, x.followers, x.online_followers,
+           x.interested_nodes);
+}
+
+/// Registers the topic messages that travel between members.
+void add_topic_message_types(caf::actor_system_config& cfg);
+
 }  // namespace tidegate::actors
 
-// Local only for now; the cluster will give them an inspect() and type ids.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::topic_publish)
+// A shared_ptr to one node's memory: local only (topic_records travels instead).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::topic_batch_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::follow_outcomes)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::topic_info)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidegate::actors::followed_topics)
