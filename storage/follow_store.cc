@@ -1,5 +1,6 @@
 #include "storage/follow_store.h"
 
+#include "storage/byte_io.h"
 #include "storage/lmdb_scan.h"
 
 namespace tidegate::storage {
@@ -55,6 +56,30 @@ storage_result<topic_meta> follow_store::meta_of(uint16_t topic_shard,
     return meta.error();
   }
   return meta->value_or(topic_meta{});
+}
+
+storage_result<std::vector<table_put>> follow_store::shard_entries(delivery_table table,
+                                                                   uint16_t shard) const {
+  if (table != delivery_table::follows && table != delivery_table::topic_meta) {
+    return storage_error{storage_errc::other, "not a table of the follow index"};
+  }
+  auto txn = env_.begin_read();
+  if (!txn) {
+    return txn.error();
+  }
+  std::string prefix;
+  put_u16(shard, prefix);  // both tables' keys start with the shard
+  auto dbi = table == delivery_table::follows ? env_.handles().follows : env_.handles().topic_meta;
+  std::vector<table_put> out;
+  auto status =
+      scan(txn->get(), dbi, prefix, prefix, false, [&](std::string_view k, std::string_view v) {
+        out.push_back({table, std::string{k}, std::string{v}});
+        return true;
+      });
+  if (status) {
+    return *status;
+  }
+  return out;
 }
 
 }  // namespace tidegate::storage

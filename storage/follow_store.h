@@ -9,6 +9,7 @@
 
 #include "storage/follow_records.h"
 #include "storage/lmdb_env.h"
+#include "storage/oplog_store.h"
 #include "storage/storage_errc.h"
 
 namespace tidegate::storage {
@@ -32,6 +33,10 @@ class follow_store {
 
   /// The topic's meta (followers 0 for a topic nobody ever followed).
   storage_result<topic_meta> meta_of(uint16_t topic_shard, const std::string& topic) const;
+
+  /// Every entry of one shard in `table` (follows or topic_meta), as puts that write them
+  /// again: what a new replica of the shard is sent (its catch-up).
+  storage_result<std::vector<table_put>> shard_entries(delivery_table table, uint16_t shard) const;
 
  private:
   const lmdb_env& env_;

@@ -46,8 +46,15 @@ caf::expected<std::shared_ptr<pass>> plan(const sync_context& ctx, const catchup
   p->target = work.target;
   storage::write_batch batch;
   owner_heads check;
+  // Every configured bucket's owners, and the shard's topics (owners of bucket 255, decision
+  // 0010).
+  std::vector<uint8_t> buckets;
   for (const auto& bucket : ctx.config.buckets) {
-    auto heads = ctx.store->scan_heads(bucket.id, work.shard);
+    buckets.push_back(bucket.id);
+  }
+  buckets.push_back(topic_bucket_id);
+  for (auto bucket_id : buckets) {
+    auto heads = ctx.store->scan_heads(bucket_id, work.shard);
     if (!heads) {
       return caf::make_error(sync_errc::not_durable, heads.error().detail);
     }
@@ -55,11 +62,11 @@ caf::expected<std::shared_ptr<pass>> plan(const sync_context& ctx, const catchup
       if (h.state.head == 0) {
         continue;
       }
-      auto record = ctx.store->get(work.shard, bucket.id, h.id.owner, h.state.head);
+      auto record = ctx.store->get(work.shard, bucket_id, h.id.owner, h.state.head);
       if (record) {
         batch.appends.push_back({work.shard, std::move(*record)});
       } else {
-        check.heads.push_back({bucket.id, h.id.owner, h.state.head});
+        check.heads.push_back({bucket_id, h.id.owner, h.state.head});
       }
       if (batch.appends.size() >= owners_per_step) {
         p->batches.push_back(std::move(batch));
@@ -73,6 +80,26 @@ caf::expected<std::shared_ptr<pass>> plan(const sync_context& ctx, const catchup
   }
   if (!batch.appends.empty()) {
     p->batches.push_back(std::move(batch));
+    batch = {};
+  }
+  // The follow index of the shard: its users' follows and its topics' follower counts.
+  if (ctx.follows != nullptr) {
+    for (auto table : {storage::delivery_table::follows, storage::delivery_table::topic_meta}) {
+      auto entries = ctx.follows->shard_entries(table, work.shard);
+      if (!entries) {
+        return caf::make_error(sync_errc::not_durable, entries.error().detail);
+      }
+      for (auto& put : *entries) {
+        batch.puts.push_back(std::move(put));
+        if (batch.puts.size() >= owners_per_step) {
+          p->batches.push_back(std::move(batch));
+          batch = {};
+        }
+      }
+    }
+    if (!batch.puts.empty()) {
+      p->batches.push_back(std::move(batch));
+    }
   }
   if (!check.heads.empty()) {
     p->checks.push_back(std::move(check));
