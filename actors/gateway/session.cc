@@ -259,6 +259,12 @@ caf::behavior session(session_actor* self, client_socket_ptr socket, gateway_con
         self->state.machine->on_topic_notice(topic, head, now, fx);
         apply(self, fx, now);
       },
+      [self](head_atom, const std::string& topic, uint64_t head) {
+        auto now = now_of(self);
+        session_effects fx;
+        self->state.machine->on_topic_head(topic, head, now, fx);
+        apply(self, fx, now);
+      },
       [self](followed_atom, const std::string& topic, uint64_t since) {
         auto now = now_of(self);
         session_effects fx;

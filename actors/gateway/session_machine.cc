@@ -435,6 +435,19 @@ void session_machine::on_topic_notice(const std::string& topic, uint64_t head, s
   send(v1::FRAME_TYPE_TOPIC_NOTICE, notice, true, now, fx, v1::CHANNEL_SYNC);
 }
 
+void session_machine::on_topic_head(const std::string& topic, uint64_t head, session_time now,
+                                    session_effects& fx) {
+  if (phase_ != phase::ready) {
+    return;
+  }
+  if (!active_) {
+    on_topic_notice(topic, head, now, fx);
+    return;
+  }
+  session_topic_output out(*this, now, fx);
+  topics_.on_head(topic, head, out);
+}
+
 void session_machine::on_topic_fetched(const topic_fetch& asked, const sync_page& page,
                                        session_time now, session_effects& fx) {
   if (phase_ != phase::ready) {

@@ -116,6 +116,10 @@ class session_machine {
   /// A followed topic moved while the session is passive: TOPIC_NOTICE, if the client lacks it.
   void on_topic_notice(const std::string& topic, uint64_t head, session_time now,
                        session_effects& fx);
+  /// A followed topic's relay registered with a new primary, at `head`: an active session reads
+  /// what it missed; a passive one is noticed as on_topic_notice().
+  void on_topic_head(const std::string& topic, uint64_t head, session_time now,
+                     session_effects& fx);
   void on_topic_fetched(const topic_fetch& asked, const sync_page& page, session_time now,
                         session_effects& fx);
   void on_topic_fetch_failed(const topic_fetch& asked);

@@ -168,6 +168,18 @@ bool topic_streams::on_notice(const std::string& topic, uint64_t head) {
   return head > i->second.delivered;
 }
 
+void topic_streams::on_head(const std::string& topic, uint64_t head, topic_output& out) {
+  auto i = streams_.find(topic);
+  if (i == streams_.end()) {
+    return;
+  }
+  auto& s = i->second;
+  s.seen_head = std::max(s.seen_head, head);
+  if (s.started && !s.fetching && !s.stalled && head > s.delivered) {
+    fetch(topic, s, out);
+  }
+}
+
 void topic_streams::resume_stalled(topic_output& out) {
   if (!stalled_ || out.backlog_full()) {
     return;

@@ -70,6 +70,9 @@ class topic_streams {
   /// The topic moved to `head` while the session is passive: true if the client should be
   /// told (it lacks versions up to `head`).
   bool on_notice(const std::string& topic, uint64_t head);
+  /// The topic's primary changed and is at `head` (the relay registered again): what the
+  /// live stream missed meanwhile is read from the log.
+  void on_head(const std::string& topic, uint64_t head, topic_output& out);
   /// The client acked frames: streams stopped by a full backlog (or a failed fetch) read on
   /// from the log. Cheap when none stopped.
   void resume_stalled(topic_output& out);
