@@ -1,8 +1,11 @@
 #include "actors/topics/topic_actor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -12,8 +15,10 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/bucket_replication.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
+#include "actors/topics/follow_index.h"
 #include "actors/topics/topic_messages.h"
 #include "storage/follow_records.h"
 
@@ -24,10 +29,10 @@ namespace {
 // request costs two trips through CAF's clock thread).
 constexpr auto write_timeout = caf::infinite;
 
-// A message with its version, waiting for the next flush to the writer.
+// A message waiting for the next flush to the writer, which gives it its version.
 struct pending_message {
-  storage::oplog_record record;
-  uint64_t dedupe_expires_at_ms = 0;
+  topic_publish msg;
+  uint64_t created_at_ms = 0;
 };
 
 // Who waits for one message's version.
@@ -46,23 +51,35 @@ struct follow_job {
 struct relay_entry {
   caf::actor relay;
   std::string node;
+  bool remote = false;  // on another member: gets topic_records, not a shared batch
 };
 
+// Three heads, durable >= confirmed, durable >= fanned:
+// - durable: the newest version committed here (storage's head);
+// - confirmed: the newest version the shard's replica holds (= durable without a replica).
+//   Nobody is told of a version above it: an acknowledged or delivered message survives the
+//   loss of this node. Versions between it and `durable` were committed here while the replica
+//   did not confirm; they are confirmed later (a retry, a read, the next write) or never seen;
+// - fanned: the newest version sent to the relays and cached.
 struct topic_state {
   static inline const char* name = "tidegate.topic";
   sync_context_ptr ctx;
   caf::actor directory;
   std::string topic;
   uint16_t shard = 0;
-  uint64_t assigned = 0;  // newest version given to a message (maybe not durable yet)
-  uint64_t durable = 0;   // newest committed version
+  uint64_t durable = 0;
+  uint64_t confirmed = 0;
+  uint64_t fanned = 0;
   uint64_t followers = 0;
-  // The newest durable messages, contiguous versions, at most topics.cache_messages.
+  // The newest fanned-out messages, contiguous versions, at most topics.cache_messages.
   std::deque<storage::oplog_record> cache;
   std::unordered_map<std::string, std::vector<publish_waiter>> in_flight;  // by msg_id
+  // Messages published since the last flush. One write (and its replication) is in flight at
+  // a time; what is published meanwhile goes in the next, all together, with versions given
+  // when it is flushed (so a failed write leaves no hole to renumber).
   std::vector<pending_message> unflushed;
   bool flush_scheduled = false;
-  size_t writes_in_flight = 0;
+  bool writing = false;
   // Follows and unfollows: one write at a time (the follower count is read, changed and
   // written by it); what queues meanwhile goes in the next write, all together.
   std::vector<follow_job> follow_queue;
@@ -95,78 +112,204 @@ caf::error not_durable(const std::string& why) {
 
 void remember(topic_actor* self, storage::oplog_record record) {
   auto& st = self->state;
-  st.durable = record.version;
+  if (!st.cache.empty() && st.cache.back().version + 1 != record.version) {
+    st.cache.clear();  // versions that were never fanned out lie between: start again
+  }
   st.cache.push_back(std::move(record));
   while (st.cache.size() > st.ctx->config.topics.cache_messages) {
     st.cache.pop_front();
   }
 }
 
-// Sends the unflushed messages to the writer as one batch; once committed, answers their
-// publishers and sends them to every interested relay as one topic_batch.
-void flush(topic_actor* self) {
+// This node is the primary of the topic's shard (always, outside a cluster).
+bool is_primary(topic_actor* self) {
+  const auto& ctx = *self->state.ctx;
+  return !ctx.route || ctx.route(self->state.shard).at == shard_route::where::local;
+}
+
+// Where the shard's writes must be copied before they count, or nullopt (no replica).
+std::optional<replica_target> replica_now(topic_actor* self) {
+  const auto& ctx = *self->state.ctx;
+  return ctx.replica_of ? ctx.replica_of(self->state.shard) : std::nullopt;
+}
+
+// Sends `records` (contiguous, newest last, ending at `head`) to every interested relay: one
+// shared batch to this node's, one copy per other member.
+void fan_out(topic_actor* self, std::vector<storage::oplog_record> records, uint64_t head) {
   auto& st = self->state;
-  if (st.unflushed.empty()) {
+  auto out = std::make_shared<topic_batch>();
+  out->topic = st.topic;
+  out->records = std::move(records);
+  out->head = head;
+  topic_batch_ptr shared = std::move(out);
+  std::optional<caf::message> remote;
+  for (auto& [addr, entry] : st.relays) {
+    if (!entry.remote) {
+      self->send(entry.relay, topic_data_atom_v, shared);
+      continue;
+    }
+    if (!remote) {
+      remote = caf::make_message(topic_data_atom_v,
+                                 topic_records{st.topic, shared->records, shared->head});
+    }
+    self->send(entry.relay, *remote);
+  }
+}
+
+// Versions through `upto` are confirmed: those not fanned out yet are cached and sent to the
+// relays. `known` holds the newest of them (in memory after a flush); older ones are read from
+// storage, and left out (the sessions read them on the gap) unless they join `known` exactly.
+void advance(topic_actor* self, uint64_t upto, std::vector<storage::oplog_record> known) {
+  auto& st = self->state;
+  st.confirmed = std::max(st.confirmed, upto);
+  if (upto <= st.fanned) {
     return;
   }
-  auto msgs = std::make_shared<std::vector<pending_message>>(std::move(st.unflushed));
-  st.unflushed.clear();
-  storage::write_batch batch;
-  batch.appends.reserve(msgs->size());
-  batch.dedupes.reserve(msgs->size());
-  for (const auto& m : *msgs) {
-    const auto& r = m.record;
-    batch.dedupes.push_back(
-        {{topic_bucket_id, r.business, r.owner, r.msg_id}, {r.version, m.dedupe_expires_at_ms}});
-    batch.appends.push_back({st.shard, r});
-  }
-  auto fail_all = [self, msgs](const caf::error& err) {
-    auto& st = self->state;
-    // Versions after the durable head were given out from a head that did not become
-    // durable: the next message continues from the durable one. Later writes in flight fail
-    // too (the writer refuses gaps); their publishers retry with the same msg_id.
-    st.assigned = st.durable;
-    auto reason = not_durable(self->home_system().render(err));
-    for (const auto& m : *msgs) {
-      auto waiters = std::move(st.in_flight[m.record.msg_id]);
-      st.in_flight.erase(m.record.msg_id);
-      for (auto& w : waiters) {
-        w.promise.deliver(reason);
+  known.erase(
+      std::remove_if(known.begin(), known.end(),
+                     [&](const auto& r) { return r.version <= st.fanned || r.version > upto; }),
+      known.end());
+  uint64_t first_known = known.empty() ? upto + 1 : known.front().version;
+  std::vector<storage::oplog_record> records;
+  if (first_known > st.fanned + 1) {
+    const auto& cfg = st.ctx->config;
+    auto read = st.ctx->store->read_range(st.shard, topic_bucket_id, st.topic, st.fanned,
+                                          cfg.page_max_ops, cfg.page_max_bytes);
+    if (read && !read->reset) {
+      for (auto& r : read->records) {
+        if (r.version < first_known) {
+          records.push_back(std::move(r));
+        }
       }
     }
-  };
-  auto writer = storage_writer_of(self->home_system());
-  if (!writer) {
-    fail_all(not_durable("no storage writer"));
+    if (records.empty() || records.back().version + 1 != first_known) {
+      records.clear();
+    }
+  }
+  for (auto& r : known) {
+    records.push_back(std::move(r));
+  }
+  st.fanned = upto;
+  if (records.empty()) {
     return;
   }
-  ++st.writes_in_flight;
+  for (const auto& r : records) {
+    remember(self, r);
+  }
+  fan_out(self, std::move(records), upto);
+}
+
+// Makes sure the replica holds the topic up to `version` (it fills what it lacks from this
+// node's log), then calls `then`: with no error also when there is no replica.
+void confirm(topic_actor* self, uint64_t version, std::function<void(caf::error)> then) {
+  auto& st = self->state;
+  auto target = replica_now(self);
+  if (!target || version <= st.confirmed) {
+    then({});
+    return;
+  }
+  auto record = st.ctx->store->get(st.shard, topic_bucket_id, st.topic, version);
+  if (!record) {
+    then({});  // trimmed here: nothing to vouch for
+    return;
+  }
+  auto batch = std::make_shared<storage::write_batch>();
+  batch->appends.push_back({st.shard, std::move(*record)});
+  replicate(self, st.ctx, st.shard, *target, std::move(batch),
+            [self, version, then](caf::error err) {
+              if (!err) {
+                advance(self, version, {});
+              }
+              then(std::move(err));
+            });
+}
+
+void flush(topic_actor* self);
+
+// The flush of `msgs` (versions from `first`) ended: committed here and, when `err` is
+// empty, on the replica too. Answers their publishers and starts the next flush.
+void flushed(topic_actor* self, const std::shared_ptr<std::vector<storage::oplog_record>>& msgs,
+             const caf::error& err) {
+  auto& st = self->state;
+  st.writing = false;
+  auto reason = err ? not_durable(self->home_system().render(err)) : caf::error{};
+  for (const auto& r : *msgs) {
+    auto waiters = std::move(st.in_flight[r.msg_id]);
+    st.in_flight.erase(r.msg_id);
+    for (auto& w : waiters) {
+      if (err) {
+        w.promise.deliver(reason);
+      } else {
+        w.promise.deliver(publish_result{r.version, w.duplicate});
+      }
+    }
+  }
+  if (!err && !msgs->empty()) {
+    auto upto = msgs->back().version;
+    advance(self, upto, std::move(*msgs));
+  }
+  flush(self);
+}
+
+// Gives the unflushed messages their versions and writes them as one batch; once committed
+// here and (with a replica) applied there, answers their publishers and fans them out. If the
+// replica does not confirm, they stay committed here but unacknowledged: a retry (same
+// msg_id) finds its version and waits for the replica again.
+void flush(topic_actor* self) {
+  auto& st = self->state;
+  if (st.writing || st.unflushed.empty()) {
+    return;
+  }
+  auto msgs = std::make_shared<std::vector<storage::oplog_record>>();
+  storage::write_batch batch;
+  batch.appends.reserve(st.unflushed.size());
+  batch.dedupes.reserve(st.unflushed.size());
+  uint64_t version = st.durable;
+  for (auto& m : st.unflushed) {
+    storage::oplog_record r;
+    r.bucket = topic_bucket_id;
+    r.owner = st.topic;
+    r.version = ++version;
+    r.payload = std::move(m.msg.payload);
+    r.msg_id = std::move(m.msg.msg_id);
+    r.created_at_ms = m.created_at_ms;
+    r.expires_at_ms = m.msg.ttl_ms != 0 ? m.created_at_ms + m.msg.ttl_ms : 0;
+    batch.dedupes.push_back({{topic_bucket_id, r.business, r.owner, r.msg_id},
+                             {r.version, m.created_at_ms + st.ctx->config.dedupe_ttl_ms}});
+    batch.appends.push_back({st.shard, r});
+    msgs->push_back(std::move(r));
+  }
+  st.unflushed.clear();
+  st.writing = true;
+  auto writer = storage_writer_of(self->home_system());
+  if (!is_primary(self) || !writer) {
+    flushed(self, msgs,
+            !writer ? not_durable("no storage writer")
+                    : caf::make_error(sync_errc::shard_unavailable,
+                                      "this node is no longer the primary of topic " + st.topic));
+    return;
+  }
+  auto target = replica_now(self);
+  auto copy = target ? std::make_shared<const storage::write_batch>(batch) : nullptr;
   self->request(writer, write_timeout, write_atom_v, std::move(batch))
       .then(
-          [self, msgs](caf::unit_t) {
-            auto& st = self->state;
-            --st.writes_in_flight;
-            auto out = std::make_shared<topic_batch>();
-            out->topic = st.topic;
-            out->records.reserve(msgs->size());
-            for (auto& m : *msgs) {
-              auto waiters = std::move(st.in_flight[m.record.msg_id]);
-              st.in_flight.erase(m.record.msg_id);
-              for (auto& w : waiters) {
-                w.promise.deliver(publish_result{m.record.version, w.duplicate});
-              }
-              remember(self, m.record);
-              out->records.push_back(std::move(m.record));
+          [self, msgs, target, copy](caf::unit_t) {
+            self->state.durable = msgs->back().version;
+            if (!target) {
+              flushed(self, msgs, {});
+              return;
             }
-            out->head = st.durable;
-            topic_batch_ptr shared = std::move(out);
-            for (auto& [addr, entry] : st.relays) {
-              self->send(entry.relay, topic_data_atom_v, shared);
-            }
+            // Acknowledged and delivered only once the replica applied it too (RPO = 0).
+            replicate(self, self->state.ctx, self->state.shard, *target, copy,
+                      [self, msgs](caf::error err) { flushed(self, msgs, err); });
           },
-          [self, fail_all](caf::error& err) {
-            --self->state.writes_in_flight;
-            fail_all(err);
+          [self, msgs](caf::error& err) {
+            // Storage is the truth: a writer that failed after committing moved the head.
+            auto& st = self->state;
+            if (auto head = st.ctx->store->head(st.shard, topic_bucket_id, st.topic)) {
+              st.durable = *head;
+            }
+            flushed(self, msgs, err);
           });
 }
 
@@ -188,19 +331,22 @@ caf::result<publish_result> publish(topic_actor* self, topic_publish& msg) {
     return not_durable(seen.error().detail);
   }
   if (*seen) {
-    return publish_result{**seen, true};
+    // A retry: its version may be committed here but not confirmed by the replica (that is
+    // why the publisher retries). It is answered once the replica holds it.
+    auto version = **seen;
+    auto promise = self->make_response_promise();
+    confirm(self, version, [promise, version](caf::error err) mutable {
+      if (err) {
+        promise.deliver(not_durable("the replica did not confirm"));
+      } else {
+        promise.deliver(publish_result{version, true});
+      }
+    });
+    return promise;
   }
   auto promise = self->make_response_promise();
-  storage::oplog_record record;
-  record.bucket = topic_bucket_id;
-  record.owner = st.topic;
-  record.version = ++st.assigned;
-  record.payload = std::move(msg.payload);
-  record.msg_id = msg.msg_id;
-  record.created_at_ms = now;
-  record.expires_at_ms = msg.ttl_ms != 0 ? now + msg.ttl_ms : 0;
   st.in_flight[msg.msg_id].push_back({promise, false});
-  st.unflushed.push_back({std::move(record), now + st.ctx->config.dedupe_ttl_ms});
+  st.unflushed.push_back({std::move(msg), now});
   // Flushed after the publishes already in the mailbox: a burst is one write.
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
@@ -220,11 +366,129 @@ caf::expected<std::optional<storage::follow>> stored_follow(topic_actor* self,
   return *f;
 }
 
+void run_follows(topic_actor* self);
+
+// Writes the follower count to storage and copies it to the shard's replica (not awaited: the
+// count is advisory, and a replica that misses it is off by what changed since).
+void write_follower_count(topic_actor* self, uint64_t followers) {
+  auto& st = self->state;
+  storage::write_batch batch;
+  batch.puts.push_back({storage::delivery_table::topic_meta,
+                        storage::encode_topic_meta_key(st.shard, st.topic),
+                        storage::encode_topic_meta({followers})});
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    return;
+  }
+  auto target = replica_now(self);
+  auto copy = target ? std::make_shared<const storage::write_batch>(batch) : nullptr;
+  self->request(writer, write_timeout, write_atom_v, std::move(batch))
+      .then(
+          [self, target, copy](caf::unit_t) {
+            if (target) {
+              replicate(self, self->state.ctx, self->state.shard, *target, copy, [](caf::error) {});
+            }
+          },
+          [](caf::error&) {});
+}
+
+// A cluster's follow job: the users' follows live under their own shards, whose primaries may
+// be other members. Each primary's topic directory writes its users' part (follow_index.h);
+// then this topic counts what changed and tells every member's relay. One job at a time. If a
+// part fails the job is answered with its error; what the other parts changed is counted.
+void run_follows_across(topic_actor* self) {
+  auto& st = self->state;
+  auto job = std::make_shared<follow_job>(std::move(st.follow_queue.front()));
+  st.follow_queue.erase(st.follow_queue.begin());
+  struct part {
+    caf::actor directory;
+    std::vector<std::string> users;
+    std::vector<size_t> slots;
+  };
+  std::unordered_map<caf::actor_addr, part> parts;
+  for (size_t i = 0; i < job->users.size(); ++i) {
+    auto route = route_request(*st.ctx, shard_of(job->users[i], st.ctx->config.shards), false);
+    caf::actor directory = route.at == shard_route::where::local    ? st.directory
+                           : route.at == shard_route::where::remote ? route.topics
+                                                                    : caf::actor{};
+    if (!directory) {
+      job->promise.deliver(
+          caf::make_error(sync_errc::shard_unavailable,
+                          route.why.empty() ? "the user's primary serves no topics" : route.why));
+      run_follows(self);
+      return;
+    }
+    auto& p = parts[directory.address()];
+    p.directory = directory;
+    p.users.push_back(job->users[i]);
+    p.slots.push_back(i);
+  }
+  struct gathered {
+    follow_outcomes outcomes;
+    caf::error error;
+    size_t pending = 0;
+  };
+  auto all = std::make_shared<gathered>();
+  all->outcomes.resize(job->users.size());
+  all->pending = parts.size();
+  st.follow_writing = true;
+  auto finish = [self, job, all] {
+    auto& st = self->state;
+    st.follow_writing = false;
+    int64_t delta = 0;
+    auto relay = topic_relay_of(self->home_system());
+    for (size_t i = 0; i < all->outcomes.size(); ++i) {
+      const auto& o = all->outcomes[i];
+      if (o.changed) {
+        delta += o.following ? 1 : -1;
+        announce_follow_change(self, *st.ctx, relay, job->users[i], st.topic, o);
+      }
+    }
+    if (delta != 0) {
+      st.followers =
+          static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(st.followers) + delta));
+      write_follower_count(self, st.followers);
+    }
+    if (all->error) {
+      job->promise.deliver(all->error);
+    } else {
+      job->promise.deliver(std::move(all->outcomes));
+    }
+    run_follows(self);
+  };
+  for (auto& [addr, p] : parts) {
+    auto slots = std::move(p.slots);
+    self->request(p.directory, std::chrono::seconds(10), follow_index_atom_v, st.topic,
+                  st.confirmed, job->follow, std::move(p.users))
+        .then(
+            [all, slots, finish](follow_outcomes& got) {
+              for (size_t j = 0; j < slots.size() && j < got.size(); ++j) {
+                all->outcomes[slots[j]] = std::move(got[j]);
+              }
+              if (--all->pending == 0) {
+                finish();
+              }
+            },
+            [all, finish](caf::error& err) {
+              if (!all->error) {
+                all->error = std::move(err);
+              }
+              if (--all->pending == 0) {
+                finish();
+              }
+            });
+  }
+}
+
 // Writes every queued follow and unfollow as one batch, then answers them and tells the
 // relay which users started or stopped following.
 void run_follows(topic_actor* self) {
   auto& st = self->state;
   if (st.follow_writing || st.follow_queue.empty()) {
+    return;
+  }
+  if (st.ctx->route) {
+    run_follows_across(self);
     return;
   }
   auto jobs = std::make_shared<std::vector<follow_job>>(std::move(st.follow_queue));
@@ -267,7 +531,7 @@ void run_follows(topic_actor* self) {
           out.push_back(o);
           continue;
         }
-        storage::follow f{st.durable, wall_now_ms()};
+        storage::follow f{st.confirmed, wall_now_ms()};
         batch.puts.push_back({storage::delivery_table::follows,
                               storage::encode_follow_key(user_shard, user, st.topic),
                               storage::encode_follow(f)});
@@ -315,14 +579,9 @@ void run_follows(topic_actor* self) {
             st.follow_writing = false;
             st.followers = followers;
             answer_all();
-            if (auto relay = topic_relay_of(self->home_system())) {
-              for (const auto& [user, o] : *changes) {
-                if (o.following) {
-                  self->send(relay, followed_atom_v, user, st.topic, o.since_version);
-                } else {
-                  self->send(relay, unfollowed_atom_v, user, st.topic);
-                }
-              }
+            auto relay = topic_relay_of(self->home_system());
+            for (const auto& [user, o] : *changes) {
+              announce_follow_change(self, *st.ctx, relay, user, st.topic, o);
             }
             run_follows(self);
           },
@@ -366,20 +625,25 @@ void trim_cache(topic_actor* self) {
   }
 }
 
-sync_page read_page(topic_actor* self, uint64_t after) {
+// One page of the log after `after`, holding back versions above `cap` (not confirmed by the
+// replica): from the recent-messages cache when it holds them, else from storage.
+sync_page build_page(topic_actor* self, uint64_t after, uint64_t cap) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config;
   trim_cache(self);
   sync_page page;
   page.topic = st.topic;
-  page.head = st.durable;
-  if (after == st.durable) {
+  page.head = std::min(st.durable, cap);
+  if (after == page.head) {
     return page;  // caught up
   }
-  if (!st.cache.empty() && after < st.durable && st.cache.front().version <= after + 1) {
+  if (!st.cache.empty() && after < page.head && st.cache.front().version <= after + 1) {
     size_t bytes = 0;
     for (auto i = after + 1 - st.cache.front().version; i < st.cache.size(); ++i) {
       const auto& r = st.cache[i];
+      if (r.version > cap) {
+        break;
+      }
       if (page.records.size() >= cfg.page_max_ops
           || (!page.records.empty() && bytes + r.payload.size() > cfg.page_max_bytes)) {
         page.more = true;
@@ -398,17 +662,41 @@ sync_page read_page(topic_actor* self, uint64_t after) {
   page.records = std::move(read->records);
   page.more = read->more;
   page.reset = read->reset;
+  if (!page.records.empty() && page.records.back().version > cap) {
+    page.records.erase(std::remove_if(page.records.begin(), page.records.end(),
+                                      [cap](const auto& r) { return r.version > cap; }),
+                       page.records.end());
+    page.more = false;  // the rest is fanned out once the replica confirms it
+  }
   if (!page.records.empty()) {
     page.head = std::max(page.head, page.records.back().version);
   }
   return page;
 }
 
+// A page for a session. With a replica, this node's head is confirmed on it first (this node
+// may hold versions it never acknowledged), and nothing above what it confirmed is sent; at
+// least what the client already has counts as confirmed (it got those once they were).
+caf::result<sync_page> read_page(topic_actor* self, uint64_t after) {
+  auto& st = self->state;
+  if (!replica_now(self)) {
+    return build_page(self, after, UINT64_MAX);
+  }
+  if (st.confirmed >= st.durable) {
+    return build_page(self, after, std::max(st.confirmed, after));
+  }
+  auto promise = self->make_response_promise<sync_page>();
+  confirm(self, st.durable, [self, after, promise](caf::error) mutable {
+    promise.deliver(build_page(self, after, std::max(self->state.confirmed, after)));
+  });
+  return promise;
+}
+
 caf::result<topic_info> info(topic_actor* self) {
   auto& st = self->state;
   auto answer = std::make_shared<topic_info>();
   answer->topic = st.topic;
-  answer->head = st.durable;
+  answer->head = st.confirmed;
   answer->followers = st.followers;
   for (const auto& [addr, entry] : st.relays) {
     answer->interested_nodes.push_back(entry.node);
@@ -443,9 +731,16 @@ void schedule_idle_check(topic_actor* self) {
 // handled (so no message can reach a stopped topic).
 void check_idle(topic_actor* self) {
   auto& st = self->state;
-  bool idle = st.relays.empty() && st.in_flight.empty() && st.unflushed.empty()
-              && st.writes_in_flight == 0 && !st.follow_writing && st.follow_queue.empty()
-              && st.handled == st.handled_at_last_check;
+  bool busy = !st.in_flight.empty() || !st.unflushed.empty() || st.writing || st.follow_writing
+              || !st.follow_queue.empty();
+  if (!busy && !is_primary(self)) {
+    // The shard moved (a failover, a partition healed): the relays this topic had hear of it
+    // (they monitor it) and register with the new primary's topic; a later request here
+    // starts a new incarnation from storage.
+    self->quit();
+    return;
+  }
+  bool idle = st.relays.empty() && !busy && st.handled == st.handled_at_last_check;
   st.handled_at_last_check = st.handled;
   if (!idle) {
     schedule_idle_check(self);
@@ -478,8 +773,14 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
     self->quit(not_durable(!head ? head.error().detail : meta.error().detail));
     return {};
   }
-  st.assigned = st.durable = *head;
+  st.durable = st.fanned = *head;
   st.followers = meta->followers;
+  // With a replica, what the replica holds is not known yet: confirmed at once (a former
+  // primary's tail is held back until then). Sessions read what they lack from the log.
+  st.confirmed = replica_now(self) ? 0 : *head;
+  if (st.confirmed < st.durable) {
+    confirm(self, st.durable, [](caf::error) {});
+  }
   self->set_down_handler([self](caf::down_msg& msg) { self->state.relays.erase(msg.source); });
   schedule_idle_check(self);
   return {
@@ -508,12 +809,14 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
         ++st.handled;
         if (!on) {
           st.relays.erase(relay.address());
-          return;
-        }
-        if (st.relays.count(relay.address()) == 0) {
+        } else if (relay && st.relays.count(relay.address()) == 0) {
           self->monitor(relay);
-          st.relays.emplace(relay.address(), relay_entry{relay, std::move(node)});
+          bool remote = relay.node() != self->node();
+          st.relays.emplace(relay.address(), relay_entry{relay, std::move(node), remote});
         }
+        // The relay monitors this actor (to register again with the next one) and tells its
+        // sessions where the topic is, so that they read what they missed meanwhile.
+        return caf::make_message(caf::actor_cast<caf::actor>(self), st.durable);
       },
       [self](info_atom, const std::string&) {
         ++self->state.handled;

@@ -14,6 +14,7 @@
 #include "actors/atoms.h"
 #include "actors/names.h"
 #include "actors/sync/sync_errc.h"
+#include "actors/topics/follow_index.h"
 #include "actors/topics/topic_actor.h"
 #include "actors/topics/topic_messages.h"
 
@@ -71,14 +72,89 @@ void forget(directory_actor* self, const caf::actor_addr& addr) {
                 spawned.end());
 }
 
-// Forwards the current message to the actor of `topic` (the answer goes to the sender).
+// Forwards the current message to the actor of `topic` (the answer goes to the sender): here
+// when this node is the primary of the topic's shard, else to the primary's directory. A
+// request another member forwarded is not forwarded again (route_request()).
 template <class... Ts>
 caf::result<caf::message> forward(directory_actor* self, const std::string& topic, Ts&&... xs) {
+  if (!is_topic_name(topic)) {
+    return caf::make_error(sync_errc::bad_topic, "bad topic name");
+  }
+  const auto& ctx = *self->state.ctx;
+  const auto& sender = self->current_sender();
+  auto route = route_request(ctx, shard_of(topic, ctx.config.shards),
+                             sender && sender->node() != self->node());
+  switch (route.at) {
+    case shard_route::where::unavailable:
+      return caf::make_error(sync_errc::shard_unavailable, route.why);
+    case shard_route::where::remote:
+      if (!route.topics) {
+        return caf::make_error(sync_errc::shard_unavailable,
+                               "the primary of topic " + topic + " serves no topics");
+      }
+      return self->delegate(route.topics, std::forward<Ts>(xs)...);
+    case shard_route::where::local:
+      break;
+  }
   auto actor = topic_for(self, topic);
   if (!actor) {
     return actor.error();
   }
   return self->delegate(*actor, std::forward<Ts>(xs)...);
+}
+
+// The route of `user`'s shard for the current message (route_request()).
+shard_route user_route(directory_actor* self, const std::string& user) {
+  const auto& ctx = *self->state.ctx;
+  const auto& sender = self->current_sender();
+  return route_request(ctx, shard_of(user, ctx.config.shards),
+                       sender && sender->node() != self->node());
+}
+
+// The topics `user` follows, read here when this node is the primary of the user's shard,
+// else by the primary's directory.
+caf::result<caf::message> follows_of(directory_actor* self, const std::string& user) {
+  auto route = user_route(self, user);
+  switch (route.at) {
+    case shard_route::where::unavailable:
+      return caf::make_error(sync_errc::shard_unavailable, route.why);
+    case shard_route::where::remote:
+      if (!route.topics) {
+        return caf::make_error(sync_errc::shard_unavailable, "the user's primary serves no topics");
+      }
+      return self->delegate(route.topics, follows_of_atom_v, user);
+    case shard_route::where::local:
+      break;
+  }
+  auto follows = read_follows(*self->state.ctx, user);
+  if (!follows) {
+    return std::move(follows.error());
+  }
+  return caf::make_message(std::move(*follows));
+}
+
+// A topic's follow change for users whose shards this node is the primary of (the topic
+// actor split its users by primary).
+caf::result<follow_outcomes> write_user_follows(directory_actor* self, const std::string& topic,
+                                                uint64_t since, bool follow,
+                                                const std::vector<std::string>& users) {
+  for (const auto& user : users) {
+    auto route = user_route(self, user);
+    if (route.at != shard_route::where::local) {
+      return caf::make_error(sync_errc::shard_unavailable,
+                             route.why.empty() ? "the user's shard moved" : route.why);
+    }
+  }
+  auto promise = self->make_response_promise<follow_outcomes>();
+  write_follows(self, self->state.ctx, topic, since, follow, users,
+                [promise](caf::expected<follow_outcomes> outcomes) mutable {
+                  if (outcomes) {
+                    promise.deliver(std::move(*outcomes));
+                  } else {
+                    promise.deliver(std::move(outcomes.error()));
+                  }
+                });
+  return promise;
 }
 
 caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
@@ -110,6 +186,11 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
       },
       [self](info_atom, std::string& topic) { return forward(self, topic, info_atom_v, topic); },
       [self](count_atom) { return static_cast<uint64_t>(self->state.topics.size()); },
+      [self](follows_of_atom, const std::string& user) { return follows_of(self, user); },
+      [self](follow_index_atom, const std::string& topic, uint64_t since, bool follow,
+             const std::vector<std::string>& users) {
+        return write_user_follows(self, topic, since, follow, users);
+      },
       [self](reload_atom, sync_context_ptr& ctx) {
         // Cache sizes, limits and passivation from now on; topics keep their logs.
         self->state.ctx = ctx;

@@ -15,6 +15,7 @@
 #include "actors/atoms.h"
 #include "actors/names.h"
 #include "actors/sync/sync_messages.h"
+#include "actors/topics/follow_index.h"
 #include "actors/topics/topic_messages.h"
 
 namespace tidegate::actors {
@@ -32,6 +33,9 @@ struct topic_followers {
   uint64_t last_fanout_ms = 0;
   std::vector<topic_batch_ptr> held;
   bool linger_armed = false;
+  // The topic's actor this relay registered with (on the primary of the topic's shard), which
+  // it monitors; invalid until it answered.
+  caf::actor source;
 
   size_t size() const { return active.size() + passive.size(); }
 
@@ -80,15 +84,86 @@ struct relay_state {
   std::unordered_map<std::string, std::unordered_set<caf::actor_addr>> by_user;
   std::unordered_map<std::string, std::unordered_set<caf::actor_addr>> by_app;
   std::unordered_map<std::string, topic_followers> topics;
+  // Topic actors registered with -> their topics here (one actor serves one topic).
+  std::unordered_map<caf::actor_addr, std::string> sources;
 };
 
 using relay_actor = caf::stateful_actor<relay_state>;
 
+// A relay that could not register with a topic (its primary unreachable, a failover under
+// way) tries again this often while the topic has followers here.
+constexpr auto register_retry = std::chrono::milliseconds(500);
+
+void tell_head(relay_actor* self, const std::string& topic, uint64_t head);
+
+// Registers this relay's interest in `topic` with the topic's actor (through the directory,
+// which finds its primary), or withdraws it. Registered, the relay monitors that actor: when
+// it goes (its node died, the shard moved), the relay registers with the next one.
 void interest(relay_actor* self, const std::string& topic, bool on) {
-  if (auto directory = topic_directory_of(self->home_system())) {
-    self->send(directory, interest_atom_v, topic, caf::actor_cast<caf::actor>(self),
-               self->state.node, on);
+  auto directory = topic_directory_of(self->home_system());
+  if (!directory) {
+    return;
   }
+  auto request = self->request(directory, std::chrono::seconds(10), interest_atom_v, topic,
+                               caf::actor_cast<caf::actor>(self), self->state.node, on);
+  if (!on) {
+    request.then([](const caf::actor&, uint64_t) {}, [](caf::error&) {});
+    return;
+  }
+  request.then(
+      [self, topic](const caf::actor& source, uint64_t head) {
+        auto& st = self->state;
+        auto i = st.topics.find(topic);
+        if (i == st.topics.end() || !source) {
+          return;  // no follower left here meanwhile (the withdrawal went after this)
+        }
+        if (i->second.source.address() != source.address()) {
+          if (i->second.source) {
+            st.sources.erase(i->second.source.address());
+          }
+          i->second.source = source;
+          st.sources[source.address()] = topic;
+          self->monitor(source);
+        }
+        tell_head(self, topic, head);
+      },
+      [self, topic](caf::error&) {
+        if (self->state.topics.count(topic) != 0) {
+          self->delayed_send(self, register_retry, interest_atom_v, topic);
+        }
+      });
+}
+
+// Tells the topic's sessions here where the topic is after a (new) registration, so that they
+// read what the live stream missed while no primary sent it.
+void tell_head(relay_actor* self, const std::string& topic, uint64_t head) {
+  auto i = self->state.topics.find(topic);
+  if (i == self->state.topics.end()) {
+    return;
+  }
+  for (const auto& session : i->second.active) {
+    self->send(session, head_atom_v, topic, head);
+  }
+  for (auto& [addr, notified] : i->second.passive) {
+    self->send(caf::actor_cast<caf::actor>(addr), head_atom_v, topic, head);
+  }
+}
+
+// The topic actor `addr` is gone: its topics here register with the next one.
+bool on_source_down(relay_actor* self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto i = st.sources.find(addr);
+  if (i == st.sources.end()) {
+    return false;
+  }
+  auto topic = std::move(i->second);
+  st.sources.erase(i);
+  auto t = st.topics.find(topic);
+  if (t != st.topics.end() && t->second.source.address() == addr) {
+    t->second.source = nullptr;
+    interest(self, topic, true);
+  }
+  return true;
 }
 
 void subscribe(relay_actor* self, session_entry& s, const std::string& topic) {
@@ -109,6 +184,10 @@ void unsubscribe(relay_actor* self, const caf::actor_addr& addr, const std::stri
   }
   i->second.remove(addr);
   if (i->second.size() == 0) {
+    if (i->second.source) {
+      st.sources.erase(i->second.source.address());
+      self->demonitor(i->second.source);
+    }
     st.topics.erase(i);
     interest(self, topic, false);
   }
@@ -214,6 +293,22 @@ void end_linger(relay_actor* self, const std::string& topic) {
   deliver_held(self, i->second);
 }
 
+// The session's user's topics: each registers the session with the topic here.
+followed_topics subscribe_all(relay_actor* self, const caf::actor_addr& addr,
+                              followed_topics follows) {
+  auto s = self->state.sessions.find(addr);
+  if (s == self->state.sessions.end()) {
+    return {};  // the session ended meanwhile
+  }
+  for (const auto& [topic, since] : follows) {
+    subscribe(self, s->second, topic);
+  }
+  return follows;
+}
+
+// A session's user logged in: the relay reads the user's follows (from this node's store, or
+// in a cluster from the primary of the user's shard, through the topic directory) and
+// registers the session with each topic.
 caf::result<followed_topics> login(relay_actor* self, const std::string& user) {
   auto& st = self->state;
   auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
@@ -223,24 +318,31 @@ caf::result<followed_topics> login(relay_actor* self, const std::string& user) {
   }
   s->second.user = user;
   st.by_user[user].insert(addr);
-  if (st.ctx->follows == nullptr) {
-    return followed_topics{};
+  if (st.ctx->route) {
+    auto directory = topic_directory_of(self->home_system());
+    if (!directory) {
+      return followed_topics{};
+    }
+    auto promise = self->make_response_promise<followed_topics>();
+    self->request(directory, std::chrono::seconds(10), follows_of_atom_v, user)
+        .then(
+            [self, addr, promise](followed_topics& follows) mutable {
+              promise.deliver(subscribe_all(self, addr, std::move(follows)));
+            },
+            [promise](caf::error& err) mutable {
+              // The session gets no topics on this connection; the client's next connect
+              // tries again.
+              std::cerr << "tidegate: relay: follows of a user: " << to_string(err) << "\n";
+              promise.deliver(followed_topics{});
+            });
+    return promise;
   }
-  const auto& cfg = st.ctx->config;
-  auto follows =
-      st.ctx->follows->topics_of(shard_of(user, cfg.shards), user, cfg.topics.max_follows_per_user);
+  auto follows = read_follows(*st.ctx, user);
   if (!follows) {
-    // The session gets no topics on this connection; the client's next connect tries again.
-    std::cerr << "tidegate: relay: follows of a user: " << follows.error().detail << "\n";
+    std::cerr << "tidegate: relay: follows of a user: " << to_string(follows.error()) << "\n";
     return followed_topics{};
   }
-  followed_topics out;
-  out.reserve(follows->size());
-  for (auto& [topic, f] : *follows) {
-    subscribe(self, s->second, topic);
-    out.emplace_back(std::move(topic), f.since_version);
-  }
-  return out;
+  return subscribe_all(self, addr, std::move(*follows));
 }
 
 void set_active(relay_actor* self, bool active) {
@@ -289,7 +391,11 @@ caf::behavior topic_relay(relay_actor* self, sync_context_ptr ctx, std::string n
   self->state.ctx = std::move(ctx);
   self->state.node = std::move(node);
   unname_on_exit(self, topic_relay_name);
-  self->set_down_handler([self](caf::down_msg& msg) { forget_session(self, msg.source); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (!on_source_down(self, msg.source)) {
+      forget_session(self, msg.source);
+    }
+  });
   return {
       [self](hello_atom, std::string& app, bool active) {
         auto& st = self->state;
@@ -305,6 +411,22 @@ caf::behavior topic_relay(relay_actor* self, sync_context_ptr ctx, std::string n
       [self](login_atom, const std::string& user) { return login(self, user); },
       [self](app_state_atom, bool active) { set_active(self, active); },
       [self](topic_data_atom, const topic_batch_ptr& batch) { fan_out(self, batch); },
+      [self](topic_data_atom, topic_records& from_peer) {
+        // A topic whose primary is another member: the batch is made here once and shared.
+        auto batch = std::make_shared<topic_batch>();
+        batch->topic = std::move(from_peer.topic);
+        batch->records = std::move(from_peer.records);
+        batch->head = from_peer.head;
+        fan_out(self, std::move(batch));
+      },
+      [self](interest_atom, const std::string& topic) {
+        // A registration retry: still wanted only while the topic has followers here and no
+        // source.
+        auto i = self->state.topics.find(topic);
+        if (i != self->state.topics.end() && !i->second.source) {
+          interest(self, topic, true);
+        }
+      },
       [self](linger_atom, const std::string& topic) { end_linger(self, topic); },
       [self](followed_atom, const std::string& user, const std::string& topic, uint64_t since) {
         on_follow_change(self, user, topic, true, since);
