@@ -33,6 +33,29 @@ TEST(FollowRecordsTest, ValuesRoundTripAndMalformedBytesAreRefused) {
   EXPECT_EQ(decode_topic_meta(""), std::nullopt);
 }
 
+TEST_F(FollowStoreTest, AShardsEntriesAreEveryFollowAndCountUnderItAsPuts) {
+  ASSERT_FALSE(follow_topic("alice", "news", 5));  // shard 3
+  write_batch other;
+  other.puts.push_back(
+      {delivery_table::follows, encode_follow_key(4, "bob", "news"), encode_follow({1, 1})});
+  other.puts.push_back(
+      {delivery_table::topic_meta, encode_topic_meta_key(3, "news"), encode_topic_meta({7})});
+  ASSERT_FALSE(store_->apply(other));
+  auto follows = reads().shard_entries(delivery_table::follows, 3);
+  ASSERT_TRUE(follows) << follows.error().detail;
+  ASSERT_EQ(follows->size(), 1u);
+  EXPECT_EQ((*follows)[0].key, encode_follow_key(3, "alice", "news"));
+  EXPECT_EQ((*follows)[0].table, delivery_table::follows);
+  auto metas = reads().shard_entries(delivery_table::topic_meta, 3);
+  ASSERT_TRUE(metas);
+  ASSERT_EQ(metas->size(), 1u);
+  EXPECT_EQ(decode_topic_meta((*metas)[0].value)->followers, 7u);
+  auto none = reads().shard_entries(delivery_table::follows, 5);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(reads().shard_entries(delivery_table::cursors, 3));
+}
+
 TEST(FollowRecordsTest, FollowKeysGroupAUsersTopicsUnderTheUsersShard) {
   auto key = encode_follow_key(2, "u1", "t");
   EXPECT_EQ(key, std::string("\x00\x02\x00\x02u1\x00\x01t", 9));

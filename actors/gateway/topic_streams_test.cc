@@ -193,6 +193,24 @@ TEST(TopicStreamsTest, NoticesCountOnlyWhatTheClientLacksAndForegroundCatchesUp)
   EXPECT_EQ(out.fetches[1].after, 4u);
 }
 
+TEST(TopicStreamsTest, ANewHeadAfterTheRelayRegisteredAgainReadsWhatTheStreamMissed) {
+  topic_streams s;
+  recording_output out;
+  s.on_follows({{"t", 0}}, out);
+  s.on_sync_request({{"t", 2}}, out);
+  s.on_fetched(out.fetches.at(0), page("t", 0, 0, 2), out);
+  ASSERT_EQ(out.fetches.size(), 1u);
+  s.on_head("t", 2, out);  // nothing missed
+  EXPECT_EQ(out.fetches.size(), 1u);
+  s.on_head("t", 6, out);  // versions 3-6 went out while no primary sent them
+  ASSERT_EQ(out.fetches.size(), 2u);
+  EXPECT_EQ(out.fetches[1].after, 2u);
+  s.on_head("t", 7, out);  // a fetch is on its way: it reads on after it
+  EXPECT_EQ(out.fetches.size(), 2u);
+  s.on_head("unknown", 9, out);
+  EXPECT_EQ(out.fetches.size(), 2u);
+}
+
 TEST(TopicStreamsTest, AnUnfollowedTopicIsForgottenAndALaterFollowAnnouncesItsStart) {
   topic_streams s;
   recording_output out;
