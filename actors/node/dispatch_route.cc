@@ -99,13 +99,17 @@ std::function<std::vector<std::string>(const std::string&)> zone_redirect_of(
   if (rules.empty() || !status) {
     return nullptr;
   }
-  return [rules = std::move(rules), status, ctx, zone = cfg.cluster.zone, shards = cfg.sync.shards,
+  // The context holds this function: it is held weakly, or neither would ever be freed.
+  return [rules = std::move(rules), status, weak = std::weak_ptr<const gateway_context>{ctx},
+          zone = cfg.cluster.zone, shards = cfg.sync.shards,
           max = cfg.dispatch.max_addresses](const std::string& user) {
     auto home = cluster::home_zone(rules, shard_of(user, shards));
     if (home.empty() || home == zone) {
       return std::vector<std::string>{};  // most logins: no need to read the membership
     }
-    return cluster::zone_redirect(home, zone, status->dispatch_candidates(load_of(*ctx)), max);
+    auto ctx = weak.lock();
+    return cluster::zone_redirect(home, zone, status->dispatch_candidates(ctx ? load_of(*ctx) : 0),
+                                  max);
   };
 }
 
