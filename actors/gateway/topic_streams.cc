@@ -175,7 +175,8 @@ void topic_streams::on_head(const std::string& topic, uint64_t head, topic_outpu
   }
   auto& s = i->second;
   s.seen_head = std::max(s.seen_head, head);
-  if (s.started && !s.fetching && !s.stalled && head > s.delivered) {
+  if (s.started && !s.fetching && head > s.delivered) {
+    s.stalled = false;  // a fetch that failed with the old primary stalled it: read on now
     fetch(topic, s, out);
   }
 }

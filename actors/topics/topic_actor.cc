@@ -232,7 +232,11 @@ void flushed(topic_actor* self, const std::shared_ptr<std::vector<storage::oplog
              const caf::error& err) {
   auto& st = self->state;
   st.writing = false;
-  auto reason = err ? not_durable(self->home_system().render(err)) : caf::error{};
+  // A moved shard says so (503 shard_unavailable, retried elsewhere); anything else is
+  // not_durable.
+  bool moved = err && err.category() == caf::detail::error_factory<sync_errc>::category
+               && static_cast<sync_errc>(err.code()) == sync_errc::shard_unavailable;
+  auto reason = !err ? caf::error{} : moved ? err : not_durable(self->home_system().render(err));
   for (const auto& r : *msgs) {
     auto waiters = std::move(st.in_flight[r.msg_id]);
     st.in_flight.erase(r.msg_id);
@@ -804,7 +808,8 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
         ++self->state.handled;
         return read_page(self, after);
       },
-      [self](interest_atom, const std::string&, caf::actor& relay, std::string& node, bool on) {
+      [self](interest_atom, const std::string&, caf::actor& relay, std::string& node,
+             bool on) -> caf::result<caf::message> {
         auto& st = self->state;
         ++st.handled;
         if (!on) {
@@ -815,8 +820,20 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
           st.relays.emplace(relay.address(), relay_entry{relay, std::move(node), remote});
         }
         // The relay monitors this actor (to register again with the next one) and tells its
-        // sessions where the topic is, so that they read what they missed meanwhile.
-        return caf::make_message(caf::actor_cast<caf::actor>(self), st.durable);
+        // sessions where the topic is, so that they read what they missed meanwhile: the
+        // newest version they may read, so a new incarnation confirms its head first.
+        auto me = caf::actor_cast<caf::actor>(self);
+        if (!replica_now(self)) {
+          return caf::make_message(me, st.durable);
+        }
+        if (st.confirmed >= st.durable) {
+          return caf::make_message(me, st.confirmed);
+        }
+        auto promise = self->make_response_promise();
+        confirm(self, st.durable, [self, me, promise](caf::error) mutable {
+          promise.deliver(me, self->state.confirmed);
+        });
+        return promise;
       },
       [self](info_atom, const std::string&) {
         ++self->state.handled;
