@@ -115,15 +115,25 @@ TEST(NodeProcessTest, TwoProcessesShareTheClientPort) {
   EXPECT_TRUE(c.auth(token_for(test_secret, test_app, "alice")));
 }
 
-TEST(NodeProcessTest, DemoConnectsAndAuthenticatesItsPhones) {
-  child_process p{{TIDEGATE_BINARY, "demo", "--config",
-                   std::string{TIDEGATE_SOURCE_DIR} + "/config/node-a.toml", "--ephemeral",
-                   "--clients", "50", "--duration", "3"}};
-  auto code = p.wait(60s);
+// The demo: three members from config/cluster/ agree on a map, the phones land in their
+// zones through dispatch, and the backend's ops and topic messages reach them.
+TEST(NodeProcessTest, DemoRunsAThreeNodeClusterWithABackendAndPhones) {
+  const std::string dir = std::string{TIDEGATE_SOURCE_DIR} + "/config/cluster/";
+  child_process p{{TIDEGATE_BINARY, "demo", "--config", dir + "n1.toml", "--config",
+                   dir + "n2.toml", "--config", dir + "n3.toml", "--ephemeral", "--clients", "30",
+                   "--duration", "5"}};
+  auto code = p.wait(120s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0) << p.err();
-  EXPECT_NE(p.out().find("authenticated=50 "), std::string::npos) << p.out();
-  EXPECT_NE(p.out().find("phones_ready=50 "), std::string::npos) << p.out();
+  const auto& out = p.out();
+  EXPECT_NE(out.find("n3[z2]:conns="), std::string::npos) << out;
+  EXPECT_NE(out.find("phones_ready=30 "), std::string::npos) << out;
+  EXPECT_NE(out.find("followers=30 "), std::string::npos) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex{"received ([0-9]+) ops and ([0-9]+) messages"}))
+      << out;
+  EXPECT_GT(std::stoull(m[1]), 0u) << out;
+  EXPECT_GT(std::stoull(m[2]), 0u) << out;
 }
 
 }  // namespace
