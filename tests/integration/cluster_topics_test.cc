@@ -67,6 +67,20 @@ struct follower {
   }
 };
 
+// Runs `loop` until every follower's connection is ready; false after 10 s.
+bool all_ready(client::event_loop& loop, const std::vector<follower*>& followers) {
+  return loop.run_until(
+      [&] {
+        for (const auto* f : followers) {
+          if (f->connection->state() != client::connection_state::ready) {
+            return false;
+          }
+        }
+        return true;
+      },
+      clock_type::now() + 10s);
+}
+
 // POSTs until the member answers 200 (a failover answers 503 meanwhile); the JSON answer, or
 // null after `settle`.
 json post_until_ok(const process_cluster& cluster, const std::vector<size_t>& via,
@@ -121,12 +135,7 @@ TEST(ClusterTopicsTest, FollowersOnEveryMemberGetATopicPublishedThroughAnotherMe
   client::event_loop loop;
   a.connect(loop, cluster.client_port(2), topic);
   b.connect(loop, cluster.client_port(1), topic);
-  ASSERT_TRUE(loop.run_until(
-      [&] {
-        return a.connection->state() == client::connection_state::ready
-               && b.connection->state() == client::connection_state::ready;
-      },
-      clock_type::now() + 10s));
+  ASSERT_TRUE(all_ready(loop, {&a, &b}));
 
   std::map<uint64_t, std::string> acked;
   constexpr uint64_t count = 20;
@@ -172,12 +181,7 @@ TEST(ClusterTopicsTest, KillingATopicsPrimaryLosesNoAcknowledgedMessage) {
   client::event_loop loop;
   a.connect(loop, cluster.client_port(1), topic);
   b.connect(loop, cluster.client_port(2), topic);
-  ASSERT_TRUE(loop.run_until(
-      [&] {
-        return a.connection->state() == client::connection_state::ready
-               && b.connection->state() == client::connection_state::ready;
-      },
-      clock_type::now() + 10s));
+  ASSERT_TRUE(all_ready(loop, {&a, &b}));
 
   std::mutex mutex;
   std::map<uint64_t, std::string> acked;
@@ -242,9 +246,7 @@ TEST(ClusterTopicsTest, AFollowSurvivesTheLossOfTheUsersPrimary) {
 
   client::event_loop loop;
   u.connect(loop, cluster.client_port(2), topic);
-  ASSERT_TRUE(
-      loop.run_until([&] { return u.connection->state() == client::connection_state::ready; },
-                     clock_type::now() + 10s));
+  ASSERT_TRUE(all_ready(loop, {&u}));
   std::map<uint64_t, std::string> acked;
   for (uint64_t k = 1; k <= 3; ++k) {
     auto payload = "m" + std::to_string(k);
