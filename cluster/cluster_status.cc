@@ -1,5 +1,6 @@
 #include "cluster/cluster_status.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -125,9 +126,11 @@ std::vector<caf::actor> cluster_status::peer_relays() const {
 std::vector<dispatch_candidate> cluster_status::dispatch_candidates(int64_t own_load) const {
   std::lock_guard<std::mutex> guard{mutex_};
   std::vector<dispatch_candidate> out;
+  const auto& draining = map_->draining;
   for (const auto& m : snapshot_.members) {
-    if (!m.reachable) {
-      continue;
+    if (!m.reachable
+        || std::find(draining.begin(), draining.end(), m.info.name) != draining.end()) {
+      continue;  // a draining member gets no new clients
     }
     int64_t load = own_load;
     if (!m.self) {
@@ -151,6 +154,7 @@ struct map_counts {
   std::map<std::string, size_t> replicas;
   size_t unavailable = 0;  // shards whose primary is not reachable
   size_t in_sync = 0;      // shards whose replica may be promoted
+  size_t moving = 0;       // shards with a planned move of their primary
 };
 
 map_counts count(const shard_map& map, const cluster_snapshot& s) {
@@ -171,6 +175,9 @@ map_counts count(const shard_map& map, const cluster_snapshot& s) {
     }
     if (o.replica_in_sync) {
       ++c.in_sync;
+    }
+    if (!o.moving_to.empty()) {
+      ++c.moving;
     }
   }
   return c;
@@ -208,7 +215,9 @@ std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map)
                 {"primaries", c.primaries},
                 {"replicas", c.replicas},
                 {"unavailable", c.unavailable},
-                {"replicas_in_sync", c.in_sync}};
+                {"replicas_in_sync", c.in_sync},
+                {"moving", c.moving},
+                {"draining", map.draining}};
   return out.dump();
 }
 
@@ -221,11 +230,13 @@ std::string render_shards_json(const shard_map& map) {
                       {"primary", o.primary},
                       {"replica", o.replica},
                       {"replica_in_sync", o.replica_in_sync},
-                      {"epoch", o.epoch}});
+                      {"epoch", o.epoch},
+                      {"moving_to", o.moving_to}});
   }
   json out{{"term", map.term},
            {"version", map.version},
            {"issued_by", map.issued_by},
+           {"draining", map.draining},
            {"shards", std::move(shards)}};
   return out.dump();
 }

@@ -62,8 +62,8 @@ class cluster_status {
   std::vector<caf::actor> peer_sessions() const;
   /// The topic relays of the other reachable members (follow changes go to each).
   std::vector<caf::actor> peer_relays() const;
-  /// Every reachable member with its client address and load (as of its last heartbeat);
-  /// this node's own load is `own_load`.
+  /// Every reachable member not being drained, with its client address and load (as of its
+  /// last heartbeat); this node's own load is `own_load`.
   std::vector<dispatch_candidate> dispatch_candidates(int64_t own_load) const;
 
   /// The controller's committed shard map (version 0: none yet).

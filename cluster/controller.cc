@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -27,6 +28,14 @@ struct controller_state {
   int64_t leader_since_ms = 0;
   // Primaries' reports of replicas that caught up, applied to the next map (the leader's).
   std::vector<sync_report> reports;
+  std::vector<handoff_report> handoffs;
+  // Drains asked for since the last proposal: member -> start (true) or stop.
+  std::map<std::string, bool> drains;
+  // Shards sealed for a hand-off in the base map -> since when (steady ms), to cancel one
+  // that is never reported ready.
+  std::map<uint32_t, int64_t> sealed_since;
+  // Shards whose hand-off was cancelled -> when: not moved again for a while.
+  std::map<uint32_t, int64_t> cancelled_at;
   static inline const char* name = "controller";
 };
 
@@ -90,6 +99,54 @@ void on_committed(controller_actor* self, const shard_map& map) {
   }
 }
 
+/// The members draining after `asked` (member -> start or stop) is applied to `now`. Sorted.
+std::vector<std::string> next_draining(const std::vector<std::string>& now,
+                                       const std::map<std::string, bool>& asked) {
+  std::set<std::string> out(now.begin(), now.end());
+  for (const auto& [member, on] : asked) {
+    if (on) {
+      out.insert(member);
+    } else {
+      out.erase(member);
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+/// The shards of `base` sealed for longer than the hand-off timeout (logged): their moves are
+/// cancelled, and they are not moved again for ten timeouts. Tracks since when each is sealed.
+std::set<uint32_t> overdue_handoffs(controller_actor* self, const shard_map& base, int64_t now) {
+  auto& st = self->state;
+  std::set<uint32_t> overdue;
+  auto cooldown = 10 * int64_t{st.settings.handoff_timeout_ms};
+  for (auto it = st.cancelled_at.begin(); it != st.cancelled_at.end();) {
+    if (now - it->second > cooldown) {
+      it = st.cancelled_at.erase(it);
+    } else {
+      overdue.insert(it->first);
+      ++it;
+    }
+  }
+  std::map<uint32_t, int64_t> since;
+  for (uint32_t s = 0; s < base.shards.size(); ++s) {
+    if (!base.shards[s].sealed()) {
+      continue;
+    }
+    auto it = st.sealed_since.find(s);
+    auto t = it == st.sealed_since.end() ? now : it->second;
+    since[s] = t;
+    if (now - t > int64_t{st.settings.handoff_timeout_ms}) {
+      std::cerr << "tidegate: controller: shard " << s << "'s hand-off from "
+                << base.shards[s].primary << " to " << base.shards[s].moving_to
+                << " was not ready in " << st.settings.handoff_timeout_ms << " ms: cancelled\n";
+      overdue.insert(s);
+      st.cancelled_at[s] = now;
+    }
+  }
+  st.sealed_since = std::move(since);
+  return overdue;
+}
+
 /// The leader's step: prepare, then propose the placement of the members up when it differs
 /// from the base (or the base is not known to be committed), and re-send what may be lost.
 void drive(controller_actor* self) {
@@ -126,11 +183,20 @@ void drive(controller_actor* self) {
   auto current = base.shards;
   apply_sync_reports(current, st.reports, incarnations);
   st.reports.clear();
-  auto next = place(current, members_up(view), st.settings.zone_rules, st.settings.shard_count);
+  apply_handoffs(current, st.handoffs, incarnations);
+  st.handoffs.clear();
+  auto draining = next_draining(base.draining, st.drains);
+  st.drains.clear();
+  auto up = members_up(view);
+  auto next = place(current, up, st.settings.zone_rules, st.settings.shard_count);
+  move_limits limits;
+  limits.max_in_motion = st.settings.max_in_motion;
+  limits.cancel = overdue_handoffs(self, base, now);
+  plan_moves(next, up, st.settings.zone_rules, draining, limits);
   const auto& committed = st.acceptor->state().committed;
   bool base_committed = base.term == committed.term && base.version == committed.version;
-  if (next != base.shards || !base_committed) {
-    auto map = st.proposer->propose(std::move(next));
+  if (next != base.shards || draining != base.draining || !base_committed) {
+    auto map = st.proposer->propose(std::move(next), std::move(draining));
     if (st.acceptor->accept(map) && persist(self)) {
       if (auto done = st.proposer->accepted(st.settings.self, map.version)) {
         on_committed(self, *done);  // a cluster of one
@@ -220,6 +286,21 @@ caf::behavior controller(controller_actor* self, controller_settings settings,
         auto& st = self->state;
         if (st.proposer) {
           st.reports.push_back({shard, epoch, replica, incarnation});
+          drive(self);
+        }
+      },
+      [self](handoff_ready_atom, uint32_t shard, uint64_t epoch, const std::string& from,
+             const std::string& to, int64_t incarnation) {
+        auto& st = self->state;
+        if (st.proposer) {
+          st.handoffs.push_back({shard, epoch, from, to, incarnation});
+          drive(self);
+        }
+      },
+      [self](drain_atom, const std::string& member, bool on) {
+        auto& st = self->state;
+        if (st.proposer) {
+          st.drains[member] = on;
           drive(self);
         }
       },

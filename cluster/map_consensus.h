@@ -59,8 +59,9 @@ class map_proposer {
   /// The map to build on: the newest a majority knows (the committed one, if any).
   const shard_map& base() const { return base_; }
 
-  /// The next proposal with `shards`, numbered after every version seen. It becomes the base.
-  shard_map propose(std::vector<shard_owner> shards);
+  /// The next proposal with `shards` (and the members `draining`), numbered after every
+  /// version seen. It becomes the base.
+  shard_map propose(std::vector<shard_owner> shards, std::vector<std::string> draining = {});
   /// The proposal in flight, if any.
   const std::optional<shard_map>& in_flight() const { return in_flight_; }
   /// `member` accepted proposal `version`. Returns the map when this commits it.

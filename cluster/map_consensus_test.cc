@@ -6,7 +6,10 @@ namespace tidegate::cluster {
 namespace {
 
 std::vector<shard_owner> owners(const std::string& primary) {
-  return {shard_owner{primary, "", 1}};
+  shard_owner o;
+  o.primary = primary;
+  o.epoch = 1;
+  return {o};
 }
 
 TEST(MapConsensusTest, AProposalIsCommittedByAMajority) {

@@ -13,7 +13,54 @@
 namespace tidegate::cluster {
 namespace {
 
-constexpr char magic[] = {'T', 'G', 'S', 'M', 1};  // "TGSM", format 1
+constexpr char magic[] = {'T', 'G', 'S', 'M', 2};     // "TGSM", format 2 (moves, draining)
+constexpr char magic_v1[] = {'T', 'G', 'S', 'M', 1};  // before moves and draining
+
+// Format 1, read so that a data directory of an older version starts: the same fields
+// without shard_owner::moving_to and shard_map::draining.
+struct owner_v1 {
+  shard_owner& o;
+};
+struct map_v1 {
+  shard_map& m;
+};
+struct state_v1 {
+  map_state& s;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_v1& x) {
+  return f(x.o.primary, x.o.replica, x.o.epoch, x.o.replica_in_sync, x.o.replica_incarnation);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, map_v1& x) {
+  size_t count = 0;
+  if (auto err = f(x.m.term, x.m.version, x.m.issued_by)) {
+    return err;
+  }
+  if (auto err = f.begin_sequence(count)) {
+    return err;
+  }
+  if (count > (size_t{1} << 20)) {
+    return caf::sec::invalid_argument;  // no map has a million shards: corrupt
+  }
+  x.m.shards.resize(count);
+  for (auto& o : x.m.shards) {
+    owner_v1 v1{o};
+    if (auto err = f(v1)) {
+      return err;
+    }
+  }
+  return f.end_sequence();
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, state_v1& x) {
+  map_v1 accepted{x.s.accepted};
+  map_v1 committed{x.s.committed};
+  return f(x.s.promised_term, accepted, committed);
+}
 
 std::string errno_text(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
@@ -49,14 +96,17 @@ std::string encode_map_state(const map_state& state) {
 }
 
 std::optional<map_state> decode_map_state(const std::string& bytes, std::string& error) {
-  if (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0) {
+  bool v1 =
+      bytes.size() >= sizeof magic_v1 && std::memcmp(bytes.data(), magic_v1, sizeof magic_v1) == 0;
+  if (!v1 && (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0)) {
     error = "not a shard map state (bad magic or format version)";
     return std::nullopt;
   }
   caf::binary_deserializer source{nullptr, bytes.data() + sizeof magic,
                                   bytes.size() - sizeof magic};
   map_state state;
-  if (auto err = source(state)) {
+  state_v1 old{state};
+  if (auto err = v1 ? source(old) : source(state)) {
     error = "truncated or corrupt shard map state";
     return std::nullopt;
   }

@@ -22,11 +22,19 @@ struct shard_owner {
   /// The replica's incarnation (member_info::started_at_ms) that caught up: a replica that
   /// restarted since may have lost what it held, so it must catch up again.
   int64_t replica_incarnation = 0;
+  /// A planned move of the primary (rebalancing, drain, decision 0017): the member that takes
+  /// the shard over. It is made the replica first; once it is in sync the primary seals the
+  /// shard (holds new requests, finishes what it started, has the replica confirm every
+  /// head) and reports it ready, and the leader swaps the two in the next epoch. Empty: none.
+  std::string moving_to;
+
+  /// The primary holds the shard's requests for a hand-off to `moving_to`.
+  bool sealed() const { return !moving_to.empty() && moving_to == replica && replica_in_sync; }
 
   friend bool operator==(const shard_owner& a, const shard_owner& b) {
     return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch
            && a.replica_in_sync == b.replica_in_sync
-           && a.replica_incarnation == b.replica_incarnation;
+           && a.replica_incarnation == b.replica_incarnation && a.moving_to == b.moving_to;
   }
   friend bool operator!=(const shard_owner& a, const shard_owner& b) { return !(a == b); }
 };
@@ -34,7 +42,7 @@ struct shard_owner {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
   return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch, x.replica_in_sync,
-           x.replica_incarnation);
+           x.replica_incarnation, x.moving_to);
 }
 
 /// Every virtual shard's owners, as the controller on the leader decided them. Travels between
@@ -48,11 +56,14 @@ struct shard_map {
   std::string issued_by;
   /// Indexed by virtual shard.
   std::vector<shard_owner> shards;
+  /// Members being drained (`POST /cluster/drain`): they get no new shards, and their
+  /// primaries and replicas move to other members. Sorted.
+  std::vector<std::string> draining;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_map& x) {
-  return f(caf::meta::type_name("shard_map"), x.term, x.version, x.issued_by, x.shards);
+  return f(caf::meta::type_name("shard_map"), x.term, x.version, x.issued_by, x.shards, x.draining);
 }
 
 /// What a member keeps of the map protocol (map_consensus.h), persisted before it answers.
