@@ -97,7 +97,7 @@ void read_cluster(checker& c, const toml::table& root, uint32_t shards, cluster_
   const std::string_view p = "cluster";
   c.only_keys(*t, p,
               {"listen", "advertise", "seeds", "zone", "heartbeat_ms", "failure_timeout_ms",
-               "redial_ms", "zone_rules"});
+               "redial_ms", "max_moving_shards", "handoff_timeout_ms", "zone_rules"});
   c.address(*t, p, "listen", cluster.listen);
   c.address(*t, p, "advertise", cluster.advertise);
   read_seeds(c, *t, cluster.seeds);
@@ -110,6 +110,8 @@ void read_cluster(checker& c, const toml::table& root, uint32_t shards, cluster_
   c.integer(*t, p, "heartbeat_ms", 10, 60'000, cluster.heartbeat_ms);
   auto* timeout = c.integer(*t, p, "failure_timeout_ms", 20, 600'000, cluster.failure_timeout_ms);
   c.integer(*t, p, "redial_ms", 10, 600'000, cluster.redial_ms);
+  c.integer(*t, p, "max_moving_shards", 1, 65'536, cluster.max_moving_shards);
+  c.integer(*t, p, "handoff_timeout_ms", 100, 600'000, cluster.handoff_timeout_ms);
   read_zone_rules(c, *t, shards, cluster.zone_rules);
   if (c.failed()) {
     return;

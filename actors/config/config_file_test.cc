@@ -424,7 +424,8 @@ TEST(ConfigFileTest, ClusterSectionSetsMembership) {
   auto result = parse_node_config(
       member_of("[cluster]\nlisten = \"0.0.0.0:7201\"\nadvertise = \"10.0.0.1:7201\"\n"
                 "seeds = [\"10.0.0.1:7201\", \"[::1]:7202\"]\nzone = \"hz-1\"\n"
-                "heartbeat_ms = 100\nfailure_timeout_ms = 500\nredial_ms = 250\n"),
+                "heartbeat_ms = 100\nfailure_timeout_ms = 500\nredial_ms = 250\n"
+                "max_moving_shards = 8\nhandoff_timeout_ms = 3000\n"),
       "test.toml");
   ASSERT_TRUE(result.config) << result.error->to_string();
   const auto& c = result.config->cluster;
@@ -436,6 +437,8 @@ TEST(ConfigFileTest, ClusterSectionSetsMembership) {
   EXPECT_EQ(c.heartbeat_ms, 100u);
   EXPECT_EQ(c.failure_timeout_ms, 500u);
   EXPECT_EQ(c.redial_ms, 250u);
+  EXPECT_EQ(c.max_moving_shards, 8u);
+  EXPECT_EQ(c.handoff_timeout_ms, 3000u);
   auto defaults = parse_node_config(member_of("[cluster]\n"), "test.toml");
   ASSERT_TRUE(defaults.config);
   EXPECT_EQ(defaults.config->cluster.advertise.host, "127.0.0.1");  // the listen address
@@ -469,6 +472,10 @@ TEST(ConfigFileTest, BadClusterSettingsAreRefusedByKey) {
   EXPECT_EQ(e.message, "must be at least twice heartbeat_ms (500), got 600");
   e = error_of(member_of("[cluster]\nlisten = \"0.0.0.0:7200\"\n"));
   EXPECT_EQ(e.key, "cluster.advertise");
+  e = error_of(member_of("[cluster]\nmax_moving_shards = 0\n"));
+  EXPECT_EQ(e.key, "cluster.max_moving_shards");
+  e = error_of(member_of("[cluster]\nhandoff_timeout_ms = 5\n"));
+  EXPECT_EQ(e.key, "cluster.handoff_timeout_ms");
   e = error_of(member_of("[cluster]\nseed = []\n"));
   EXPECT_EQ(e.key, "cluster.seed");
   EXPECT_EQ(e.message, "unknown key (did you mean cluster.seeds?)");

@@ -110,6 +110,11 @@ struct cluster_config {
   uint32_t heartbeat_ms = 200;
   uint32_t failure_timeout_ms = 800;
   uint32_t redial_ms = 500;
+  /// Rebalancing (decision 0017): shards in motion at once (moves plus replicas catching
+  /// up), and how long a sealed shard may wait for its hand-off before it is cancelled.
+  /// Read by the leader.
+  uint32_t max_moving_shards = 32;
+  uint32_t handoff_timeout_ms = 10'000;
   /// Home zones of shard ranges; a shard no rule covers may live in any zone.
   std::vector<zone_rule_config> zone_rules;
 };

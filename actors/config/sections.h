@@ -15,6 +15,7 @@ void read_storage(checker& c, const toml::table& root, storage_settings& storage
 void read_sync(checker& c, const toml::table& root, sync_config& sync);
 
 /// [cluster]: listen, advertise, seeds, zone, heartbeat_ms, failure_timeout_ms, redial_ms,
+/// max_moving_shards, handoff_timeout_ms,
 /// and [[cluster.zone_rules]] over `shards` virtual shards. A member needs storage.data_dir.
 void read_cluster(checker& c, const toml::table& root, uint32_t shards, cluster_config& cluster);
 

@@ -23,6 +23,7 @@
 #include "actors/gateway/session_registry.h"
 #include "actors/ingress/ingress_routes.h"
 #include "actors/names.h"
+#include "actors/node/cluster_routes.h"
 #include "actors/node/dispatch_route.h"
 #include "actors/node/error_renderers.h"
 #include "actors/node/supervisor.h"
@@ -167,14 +168,8 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     }
     register_ingress_routes(*n->http_, *n->system_, std::move(icfg));
   }
-  if (auto status = n->cluster_) {
-    n->http_->handle("GET", "/cluster", [status](const http_request&) {
-      return http_reply{200, "application/json",
-                        cluster::render_cluster_json(status->snapshot(), *status->map())};
-    });
-    n->http_->handle("GET", "/cluster/shards", [status](const http_request&) {
-      return http_reply{200, "application/json", cluster::render_shards_json(*status->map())};
-    });
+  if (n->cluster_) {
+    register_cluster_routes(*n->http_, n->cluster_);
   }
   n->http_->handle("GET", "/v1/dispatch",
                    [setup = dispatch_setup_of(cfg, n->cluster_, n->ctx_, n->client_port_)](
@@ -201,6 +196,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     wcfg.retention = retention_of(cfg.sync);
     wcfg.receipt_ttl_ms = cfg.sync.dedupe_ttl_ms;  // receipts are found through the msg_id
     wcfg.dead_letter_ttl_ms = cfg.sync.dead_letter_ttl_ms;
+    wcfg.refuse = n->sealed_write_fence();
     children.push_back(
         {"writer", [env = n->env_.get(), store = n->store_.get(), wcfg](caf::actor_system& sys) {
            return spawn_storage_writer(sys, *env, *store, wcfg);  // names itself

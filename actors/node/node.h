@@ -84,6 +84,9 @@ class node {
   caf::actor child(const std::string& name);
   /// In a cluster, sends `ctx`'s shards to their primaries and its deliveries to every member.
   void set_cluster_routes(sync_context& ctx) const;
+  /// In a cluster, what the storage writer refuses: oplog writes of shards this node holds
+  /// sealed for a hand-off (decision 0017). Empty outside a cluster.
+  std::function<caf::error(const storage::write_batch&)> sealed_write_fence() const;
   /// Spawns and publishes the membership actor (cfg.cluster). Returns why not, or empty.
   std::string start_membership(const node_config& cfg);
   /// Closes the listening socket; returns once the gateway has done so.

@@ -1,5 +1,6 @@
 // The cluster side of a node (DESIGN §10): its membership and controller, and how its SYNC
 // actors find primaries, replicas and the other members' sessions through the committed map.
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -28,24 +29,30 @@ void node::set_cluster_routes(sync_context& ctx) const {
   auto self = ctx_->node_id;
   ctx.route = [status, self](uint16_t shard) {
     using where = shard_route::where;
+    shard_route route;
     auto map = status->map();
     if (map->version == 0 || shard >= map->shards.size()) {
-      return shard_route{
-          where::unavailable, {}, {}, "the cluster has not agreed on a shard map yet"};
+      route.at = where::unavailable;
+      route.why = "the cluster has not agreed on a shard map yet";
+      return route;
     }
     const auto& owner = map->shards[shard];
     if (owner.primary == self) {
-      return shard_route{where::local, {}, {}, {}};
+      route.at = owner.sealed() ? where::sealed : where::local;
+      route.epoch = owner.epoch;
+      return route;
     }
     auto services = status->reachable_services(owner.primary);
     if (!services.router) {
-      return shard_route{where::unavailable,
-                         {},
-                         {},
-                         "shard " + std::to_string(shard) + "'s primary " + owner.primary
-                             + " is not reachable from " + self};
+      route.at = where::unavailable;
+      route.why = "shard " + std::to_string(shard) + "'s primary " + owner.primary
+                  + " is not reachable from " + self;
+      return route;
     }
-    return shard_route{where::remote, std::move(services.router), std::move(services.topics), {}};
+    route.at = where::remote;
+    route.router = std::move(services.router);
+    route.topics = std::move(services.topics);
+    return route;
   };
   ctx.replica_of = [status, self](uint16_t shard) -> std::optional<replica_target> {
     auto map = status->map();
@@ -82,20 +89,30 @@ void node::set_cluster_routes(sync_context& ctx) const {
                  .first;
       }
       const auto& [incarnation, sink] = it->second;
-      if (!sink || (owner.replica_in_sync && owner.replica_incarnation == incarnation)) {
+      bool in_sync = owner.replica_in_sync && owner.replica_incarnation == incarnation;
+      if (!sink || (in_sync && !owner.sealed())) {
         continue;
       }
       catchup_work work;
       work.shard = static_cast<uint16_t>(shard);
       work.target = replica_target{sink, owner.epoch, self, owner.replica, incarnation};
+      work.handoff = owner.sealed();
       out.push_back(std::move(work));
     }
+    // Sealed shards first: their requests are held until the hand-off.
+    std::stable_partition(out.begin(), out.end(), [](const auto& w) { return w.handoff; });
     return out;
   };
   ctx.report_synced = [status](uint16_t shard, const replica_target& target) {
     if (auto leader = status->leader_controller()) {
       caf::anon_send(leader, cluster::replica_synced_atom_v, uint32_t{shard}, target.epoch,
                      target.replica, target.incarnation);
+    }
+  };
+  ctx.report_handoff = [status, self](uint16_t shard, const replica_target& target) {
+    if (auto leader = status->leader_controller()) {
+      caf::anon_send(leader, cluster::handoff_ready_atom_v, uint32_t{shard}, target.epoch, self,
+                     target.replica, status->incarnation_of(self));
     }
   };
   ctx.accept_stream = [status, self](uint16_t shard, uint64_t epoch,
@@ -117,6 +134,40 @@ void node::set_cluster_routes(sync_context& ctx) const {
   };
   ctx.peer_sessions = [status] { return status->peer_sessions(); };
   ctx.peer_relays = [status] { return status->peer_relays(); };
+}
+
+std::function<caf::error(const storage::write_batch&)> node::sealed_write_fence() const {
+  auto status = cluster_;
+  if (!status) {
+    return {};
+  }
+  return [status, self = ctx_->node_id](const storage::write_batch& batch) -> caf::error {
+    auto map = status->map();
+    auto sealed = [&](uint16_t shard) {
+      return shard < map->shards.size() && map->shards[shard].primary == self
+             && map->shards[shard].sealed();
+    };
+    auto refuse = [](uint16_t shard) {
+      return caf::make_error(sync_errc::shard_unavailable,
+                             "shard " + std::to_string(shard) + " is being handed over");
+    };
+    for (const auto& a : batch.appends) {
+      if (sealed(a.shard)) {
+        return refuse(a.shard);
+      }
+    }
+    for (const auto& d : batch.deletes) {
+      if (sealed(d.shard)) {
+        return refuse(d.shard);
+      }
+    }
+    for (const auto& r : batch.rebases) {
+      if (sealed(r.shard)) {
+        return refuse(r.shard);
+      }
+    }
+    return {};
+  };
 }
 
 std::string node::start_membership(const node_config& cfg) {
@@ -143,6 +194,8 @@ std::string node::start_membership(const node_config& cfg) {
     control.zone_rules.push_back({rule.first_shard, rule.last_shard, rule.zone});
   }
   control.state_path = cfg.storage.data_dir + "/cluster-map.state";
+  control.max_in_motion = cc.max_moving_shards;
+  control.handoff_timeout_ms = cc.handoff_timeout_ms;
   std::string error;
   settings.controller = cluster::spawn_controller(*system_, std::move(control), cluster_, error);
   if (!settings.controller) {

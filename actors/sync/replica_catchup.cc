@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/atoms.h"
+#include "actors/names.h"
 #include "actors/sync/bucket_replication.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
@@ -25,6 +26,7 @@ constexpr auto check_timeout = std::chrono::seconds(5);
 struct pass {
   uint16_t shard = 0;
   replica_target target;
+  bool handoff = false;  // catchup_work::handoff
   std::deque<storage::write_batch> batches;
   std::deque<owner_heads> checks;
 };
@@ -44,6 +46,7 @@ caf::expected<std::shared_ptr<pass>> plan(const sync_context& ctx, const catchup
   auto p = std::make_shared<pass>();
   p->shard = work.shard;
   p->target = work.target;
+  p->handoff = work.handoff;
   storage::write_batch batch;
   owner_heads check;
   // Every configured bucket's owners, and the shard's topics (owners of bucket 255, decision
@@ -116,9 +119,12 @@ void finish(catchup_actor* self, const caf::error& err) {
     return;
   }
   if (err) {
-    std::cerr << "tidegate: catch-up of shard " << p->shard << " on " << p->target.replica << ": "
-              << self->home_system().render(err) << " (tried again later)\n";
-  } else if (st.ctx->report_synced) {
+    std::cerr << "tidegate: " << (p->handoff ? "hand-off" : "catch-up") << " of shard " << p->shard
+              << " to " << p->target.replica << ": " << self->home_system().render(err)
+              << " (tried again later)\n";
+  } else if (p->handoff && st.ctx->report_handoff) {
+    st.ctx->report_handoff(p->shard, p->target);
+  } else if (!p->handoff && st.ctx->report_synced) {
     st.ctx->report_synced(p->shard, p->target);
   }
   self->send(self, caf::flush_atom_v);  // the next shard of this period
@@ -167,20 +173,57 @@ void next_step(catchup_actor* self) {
   finish(self, {});
 }
 
+// Plans the pass over `work` and runs it; false (logged) if it cannot be planned.
+bool run_pass(catchup_actor* self, const catchup_work& work) {
+  auto& st = self->state;
+  auto planned = plan(*st.ctx, work);
+  if (!planned) {
+    std::cerr << "tidegate: catch-up of shard " << work.shard << ": "
+              << self->home_system().render(planned.error()) << "\n";
+    return false;
+  }
+  st.running = std::move(*planned);
+  next_step(self);
+  return true;
+}
+
+// A hand-off's pass (decision 0017). The shard is sealed: the writer refuses its oplog writes
+// from now on, and answers an empty write only once everything it took before is committed.
+// After that answer the heads are final, and the pass has the replica confirm all of them.
+void run_handoff(catchup_actor* self, const catchup_work& work) {
+  auto& st = self->state;
+  auto placeholder = std::make_shared<pass>();  // holds the other shards back meanwhile
+  placeholder->shard = work.shard;
+  placeholder->target = work.target;
+  placeholder->handoff = true;
+  st.running = placeholder;
+  auto writer = storage_writer_of(self->home_system());
+  if (!writer) {
+    finish(self, caf::make_error(sync_errc::not_durable, "no storage writer"));
+    return;
+  }
+  self->request(writer, check_timeout, write_atom_v, storage::write_batch{})
+      .then(
+          [self, work](caf::unit_t) {
+            self->state.running.reset();
+            if (!run_pass(self, work)) {
+              self->send(self, caf::flush_atom_v);
+            }
+          },
+          [self](caf::error& err) { finish(self, err); });
+}
+
 // Passes over the queued shards one after the other; the queue is refilled once a period.
 void start_pass(catchup_actor* self) {
   auto& st = self->state;
   while (!st.running && !st.queue.empty()) {
     auto work = std::move(st.queue.front());
     st.queue.pop_front();
-    auto planned = plan(*st.ctx, work);
-    if (!planned) {
-      std::cerr << "tidegate: catch-up of shard " << work.shard << ": "
-                << self->home_system().render(planned.error()) << "\n";
-      continue;
+    if (work.handoff) {
+      run_handoff(self, work);
+      return;
     }
-    st.running = std::move(*planned);
-    next_step(self);  // may finish at once: then the loop takes the next shard
+    run_pass(self, work);  // may finish at once: then the loop takes the next shard
   }
 }
 

@@ -496,6 +496,7 @@ struct writer_state {
   std::unordered_map<uint64_t, caf::response_promise> pending;  // request id -> its requester
   uint64_t next_id = 1;
   caf::error exit_reason;  // non-empty once stopping: new writes fail at once
+  std::function<caf::error(const storage::write_batch&)> refuse;  // writer_config::refuse
 
   writer_state() = default;
   writer_state(const writer_state&) = delete;
@@ -537,6 +538,7 @@ void on_report(writer_actor* self, commit_report& report) {
 
 caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
                              storage::oplog_store* store, writer_config cfg) {
+  self->state.refuse = cfg.refuse;
   self->state.worker =
       std::make_unique<writer_thread>(*env, *store, std::move(cfg), self->address());
   // Named while it runs (decision 0005); a newer writer's name is left alone.
@@ -555,6 +557,11 @@ caf::behavior storage_writer(writer_actor* self, storage::lmdb_env* env,
         auto& st = self->state;
         if (st.exit_reason) {
           return caf::make_error(storage_writer_errc::stopped);
+        }
+        if (st.refuse) {
+          if (auto err = st.refuse(batch)) {
+            return err;
+          }
         }
         auto id = st.next_id++;
         st.pending.emplace(id, self->make_response_promise());

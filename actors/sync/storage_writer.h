@@ -43,6 +43,11 @@ struct writer_config {
   uint64_t receipt_ttl_ms = 0;
   uint64_t dead_letter_ttl_ms = 0;
   size_t max_maintenance_deletes = 1000;
+  /// Why a batch is refused before it is queued (an error), or nothing: in a cluster, oplog
+  /// writes of a shard sealed for a hand-off (node::sealed_write_fence()). Runs on the
+  /// writer actor, in the order requests arrive: a batch it let through is committed before
+  /// any request that arrives after it is answered. Empty: every batch is taken.
+  std::function<caf::error(const storage::write_batch&)> refuse;
   /// Tests only: runs on the writer thread before each group commit (may block it).
   std::function<void()> before_commit;
   /// Tests only: runs after each periodic env.sync(), on the syncer thread (or the writer

@@ -20,11 +20,15 @@ namespace tidegate::actors {
 
 /// Where the requests of one virtual shard go (DESIGN §10, location transparency).
 struct shard_route {
-  enum class where : uint8_t { local, remote, unavailable };
+  /// `sealed`: this node is the primary but holds the shard's requests for a hand-off
+  /// (decision 0017); they are replayed once the shard's new primary serves them.
+  enum class where : uint8_t { local, remote, unavailable, sealed };
   where at = where::local;
-  caf::actor router;  ///< `remote`: the primary's sync router.
-  caf::actor topics;  ///< `remote`: the primary's topic directory.
-  std::string why;    ///< `unavailable`: what to tell the caller.
+  caf::actor router;   ///< `remote`: the primary's sync router.
+  caf::actor topics;   ///< `remote`: the primary's topic directory.
+  std::string why;     ///< `unavailable`: what to tell the caller.
+  uint64_t epoch = 0;  ///< `local`: the shard's epoch (0 outside a cluster).
+  uint16_t shard = 0;  ///< The shard routed (set by route_request()).
 };
 
 /// Where a primary streams a shard's committed writes (DESIGN §10, replication).
@@ -41,6 +45,9 @@ struct replica_target {
 struct catchup_work {
   uint16_t shard = 0;
   replica_target target;
+  /// The shard is sealed for a hand-off to the replica (in sync already): the pass waits
+  /// for the writes this node started, confirms every head, and reports the hand-off ready.
+  bool handoff = false;
 };
 
 /// What every SYNC actor of a node shares. Immutable after start; owned by the node through
@@ -76,6 +83,8 @@ struct sync_context {
   std::function<std::vector<catchup_work>()> catchup_work_now;
   /// Tells the cluster's leader that `target`'s replica of `shard` caught up.
   std::function<void(uint16_t shard, const replica_target& target)> report_synced;
+  /// Tells the cluster's leader that `shard`, sealed here, may be handed over to `target`.
+  std::function<void(uint16_t shard, const replica_target& target)> report_handoff;
 };
 
 using sync_context_ptr = std::shared_ptr<const sync_context>;
@@ -85,16 +94,16 @@ using sync_context_ptr = std::shared_ptr<const sync_context>;
 /// primary either (one of the two maps is behind), the caller hears that the shard is
 /// unavailable and retries, rather than the request bouncing between two maps.
 inline shard_route route_request(const sync_context& ctx, uint16_t shard, bool from_peer) {
-  if (!ctx.route) {
-    return {};
+  shard_route route;
+  if (ctx.route) {
+    route = ctx.route(shard);
   }
-  auto route = ctx.route(shard);
   if (route.at == shard_route::where::remote && from_peer) {
-    return {shard_route::where::unavailable,
-            {},
-            {},
-            "the shard's primary moved while the request was on its way"};
+    route = {};
+    route.at = shard_route::where::unavailable;
+    route.why = "the shard's primary moved while the request was on its way";
   }
+  route.shard = shard;
   return route;
 }
 

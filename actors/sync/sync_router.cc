@@ -14,6 +14,7 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/held_requests.h"
 #include "actors/sync/sync_bucket.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
@@ -55,6 +56,10 @@ struct router_state {
   sync_context_ptr ctx;
   // (bucket id << 16 | shard) -> its sync_bucket, spawned on first use.
   std::unordered_map<uint32_t, caf::actor> buckets;
+  // The shard's epoch each bucket was spawned in: a bucket caches its owners' heads, so one
+  // from before the shard was primary elsewhere is replaced (decision 0017).
+  std::unordered_map<uint32_t, uint64_t> bucket_epochs;
+  held_requests held;  // requests of shards sealed for a hand-off
   std::unordered_map<caf::actor_addr, uint32_t> by_actor;
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
   // Batch shares awaiting their bucket's answer, by bucket and share number. Their requests
@@ -68,16 +73,29 @@ struct router_state {
 
 using router_actor = caf::stateful_actor<router_state>;
 
-// The sync_bucket of (`bucket`, shard of `owner`), spawned (and monitored) on first use.
+// The sync_bucket of (`bucket`, shard of `owner`) in the shard's epoch `epoch` (the local
+// route's), spawned (and monitored) on first use in that epoch.
 caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
-                            const std::string& owner) {
+                            const std::string& owner, uint64_t epoch) {
   auto& st = self->state;
   auto shard = shard_of(owner, st.ctx->config.shards);
   uint32_t key = (uint32_t{bucket.id} << 16) | shard;
   auto i = st.buckets.find(key);
   if (i != st.buckets.end()) {
-    return i->second;
+    if (st.bucket_epochs[key] == epoch) {
+      return i->second;
+    }
+    // The shard was primary elsewhere since: its cached heads may be behind. The old bucket
+    // gets nothing new and ends once what it has in flight is answered (a write from stale
+    // heads fails at the writer and is retried); its down message fails any share left.
+    auto old = i->second.address();
+    st.buckets.erase(i);
+    auto& spawned = *st.spawned;
+    spawned.erase(std::remove_if(spawned.begin(), spawned.end(),
+                                 [&](const caf::actor& a) { return a.address() == old; }),
+                  spawned.end());
   }
+  st.bucket_epochs[key] = epoch;
   auto actor = spawn_sync_bucket(self->home_system(), st.ctx, &bucket, shard);
   self->monitor(actor);
   st.spawned->push_back(actor);
@@ -98,6 +116,22 @@ caf::error unavailable(const shard_route& route) {
   return caf::make_error(sync_errc::shard_unavailable, route.why);
 }
 
+// The shard of `batch`'s ops when every one of them is sealed here (held whole), else none.
+std::optional<uint16_t> all_sealed(router_actor* self, const publish_batch& batch) {
+  std::optional<uint16_t> shard;
+  for (const auto& req : batch.ops) {
+    if (req.owner.empty()) {
+      return std::nullopt;
+    }
+    auto route = route_of(self, req.owner);
+    if (route.at != shard_route::where::sealed) {
+      return std::nullopt;
+    }
+    shard = route.shard;
+  }
+  return shard;
+}
+
 // A request to another member's router fails after this instead of hanging on a frozen peer.
 constexpr auto remote_timeout = std::chrono::seconds(10);
 
@@ -113,6 +147,9 @@ struct batch_share {
 // Splits `batch` by bucket actor and sends each share as one message; answers once every
 // share answered (or failed: then each of its ops gets that error).
 caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& batch) {
+  if (auto shard = all_sealed(self, batch)) {
+    return self->state.held.hold(self, *shard);
+  }
   auto answers = std::make_shared<publish_outcomes>();
   answers->outcomes.resize(batch.ops.size());
   // By address, not id: ids repeat across nodes, and a share may go to another member.
@@ -136,8 +173,13 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
       answers->outcomes[i].error = unavailable(route);
       continue;
     }
+    // Ops of sealed shards go back to this router as a batch of their own, which is held
+    // whole (below) until the hand-off, so the rest is not kept waiting.
     bool remote = route.at == shard_route::where::remote;
-    auto actor = remote ? route.router : bucket_actor_for(self, *bucket, req.owner);
+    bool sealed = route.at == shard_route::where::sealed;
+    auto actor = remote   ? route.router
+                 : sealed ? caf::actor_cast<caf::actor>(self)
+                          : bucket_actor_for(self, *bucket, req.owner, route.epoch);
     auto& share = shares[actor.address()];
     share.target = actor;
     share.remote = remote;
@@ -173,6 +215,7 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
       }
       return out;
     };
+    // Local buckets and held shares always answer; another member may not.
     auto timeout = share.remote ? caf::duration{remote_timeout} : caf::infinite;
     self->request(share.target, timeout, publish_atom_v, std::move(share.ops))
         .then(
@@ -267,7 +310,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
     }
     auto i = self->state.by_actor.find(msg.source);
     if (i != self->state.by_actor.end()) {
-      self->state.buckets.erase(i->second);
+      if (auto b = self->state.buckets.find(i->second);
+          b != self->state.buckets.end() && b->second.address() == msg.source) {
+        self->state.buckets.erase(b);
+      }
       self->state.by_actor.erase(i);
       auto& spawned = *self->state.spawned;
       spawned.erase(std::remove_if(spawned.begin(), spawned.end(),
@@ -297,13 +343,15 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         switch (route.at) {
           case shard_route::where::unavailable:
             return unavailable(route);
+          case shard_route::where::sealed:
+            return self->state.held.hold(self, route.shard);
           case shard_route::where::remote:
             return self->delegate(route.router, publish_atom_v, std::move(req));
           case shard_route::where::local:
             break;
         }
-        return self->delegate(bucket_actor_for(self, *bucket, req.owner), publish_atom_v,
-                              std::move(req));
+        return self->delegate(bucket_actor_for(self, *bucket, req.owner, route.epoch),
+                              publish_atom_v, std::move(req));
       },
       [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
       [self](head_atom, const std::string& app, const std::string& business,
@@ -316,6 +364,9 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         auto route = route_of(self, owner);
         if (route.at == shard_route::where::unavailable) {
           return unavailable(route);
+        }
+        if (route.at == shard_route::where::sealed) {
+          return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
           return self->delegate(route.router, head_atom_v, app, business, owner);
@@ -337,12 +388,15 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         if (route.at == shard_route::where::unavailable) {
           return unavailable(route);
         }
+        if (route.at == shard_route::where::sealed) {
+          return self->state.held.hold(self, route.shard);
+        }
         if (route.at == shard_route::where::remote) {
           return self->delegate(route.router, sync_atom_v, bucket_name, owner, device, after,
                                 first);
         }
-        return self->delegate(bucket_actor_for(self, *bucket, owner), sync_atom_v, owner, device,
-                              after, first);
+        return self->delegate(bucket_actor_for(self, *bucket, owner, route.epoch), sync_atom_v,
+                              owner, device, after, first);
       },
       [self](delivered_atom, const std::string& bucket_name, const std::string& owner,
              const std::string& device, uint64_t first, uint64_t last) {
@@ -351,8 +405,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           if (route.at == shard_route::where::remote) {
             self->send(route.router, delivered_atom_v, bucket_name, owner, device, first, last);
           } else if (route.at == shard_route::where::local) {
-            self->send(bucket_actor_for(self, *bucket, owner), delivered_atom_v, owner, device,
-                       first, last);
+            self->send(bucket_actor_for(self, *bucket, owner, route.epoch), delivered_atom_v, owner,
+                       device, first, last);
+          } else if (route.at == shard_route::where::sealed) {
+            self->state.held.hold(self, route.shard);
           }  // unavailable: the next sync sends those versions again
         }
       },
@@ -361,6 +417,9 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         auto route = route_of(self, owner);
         if (route.at == shard_route::where::unavailable) {
           return unavailable(route);
+        }
+        if (route.at == shard_route::where::sealed) {
+          return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
           return self->delegate(route.router, cursors_atom_v, business, owner);
@@ -376,6 +435,9 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         auto route = route_of(self, owner);
         if (route.at == shard_route::where::unavailable) {
           return unavailable(route);
+        }
+        if (route.at == shard_route::where::sealed) {
+          return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
           return self->delegate(route.router, receipts_atom_v, business, owner, msg_id);
@@ -398,6 +460,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         }
         return std::move(*page);
       },
+      [self](replay_atom) {
+        const auto& ctx = self->state.ctx;
+        self->state.held.replay(self, ctx->route, [](const shard_route& r) { return r.router; });
+      },
       [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
         if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {
           return caf::make_error(sync_errc::reload_refused, why);
@@ -415,8 +481,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           if (route.at == shard_route::where::remote) {
             self->send(route.router, sync_ack_atom_v, bucket_name, owner, device, version);
           } else if (route.at == shard_route::where::local) {
-            self->send(bucket_actor_for(self, *bucket, owner), sync_ack_atom_v, owner, device,
-                       version);
+            self->send(bucket_actor_for(self, *bucket, owner, route.epoch), sync_ack_atom_v, owner,
+                       device, version);
+          } else if (route.at == shard_route::where::sealed) {
+            self->state.held.hold(self, route.shard);
           }  // unavailable: acks are cumulative, the next one carries this one
         }
       },

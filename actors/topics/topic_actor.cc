@@ -412,7 +412,9 @@ void run_follows_across(topic_actor* self) {
   std::unordered_map<caf::actor_addr, part> parts;
   for (size_t i = 0; i < job->users.size(); ++i) {
     auto route = route_request(*st.ctx, shard_of(job->users[i], st.ctx->config.shards), false);
-    caf::actor directory = route.at == shard_route::where::local    ? st.directory
+    // A sealed shard's part goes to this node's directory, which holds it for the hand-off.
+    bool here = route.at == shard_route::where::local || route.at == shard_route::where::sealed;
+    caf::actor directory = here                                     ? st.directory
                            : route.at == shard_route::where::remote ? route.topics
                                                                     : caf::actor{};
     if (!directory) {

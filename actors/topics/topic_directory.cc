@@ -13,6 +13,7 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/held_requests.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/topics/follow_index.h"
 #include "actors/topics/topic_actor.h"
@@ -33,6 +34,7 @@ struct directory_state {
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   // Every topic actor alive, for the exit functor (which runs after the state is gone).
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
+  held_requests held;  // requests of shards sealed for a hand-off
 };
 
 using directory_actor = caf::stateful_actor<directory_state>;
@@ -87,6 +89,8 @@ caf::result<caf::message> forward(directory_actor* self, const std::string& topi
   switch (route.at) {
     case shard_route::where::unavailable:
       return caf::make_error(sync_errc::shard_unavailable, route.why);
+    case shard_route::where::sealed:
+      return self->state.held.hold(self, route.shard);
     case shard_route::where::remote:
       if (!route.topics) {
         return caf::make_error(sync_errc::shard_unavailable,
@@ -118,6 +122,8 @@ caf::result<caf::message> follows_of(directory_actor* self, const std::string& u
   switch (route.at) {
     case shard_route::where::unavailable:
       return caf::make_error(sync_errc::shard_unavailable, route.why);
+    case shard_route::where::sealed:
+      return self->state.held.hold(self, route.shard);
     case shard_route::where::remote:
       if (!route.topics) {
         return caf::make_error(sync_errc::shard_unavailable, "the user's primary serves no topics");
@@ -140,6 +146,9 @@ caf::result<follow_outcomes> write_user_follows(directory_actor* self, const std
                                                 const std::vector<std::string>& users) {
   for (const auto& user : users) {
     auto route = user_route(self, user);
+    if (route.at == shard_route::where::sealed) {
+      return self->state.held.hold(self, route.shard);  // replayed here or to the new primary
+    }
     if (route.at != shard_route::where::local) {
       return caf::make_error(sync_errc::shard_unavailable,
                              route.why.empty() ? "the user's shard moved" : route.why);
@@ -186,6 +195,10 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
       },
       [self](info_atom, std::string& topic) { return forward(self, topic, info_atom_v, topic); },
       [self](count_atom) { return static_cast<uint64_t>(self->state.topics.size()); },
+      [self](replay_atom) {
+        self->state.held.replay(self, self->state.ctx->route,
+                                [](const shard_route& r) { return r.topics; });
+      },
       [self](follows_of_atom, const std::string& user) { return follows_of(self, user); },
       [self](follow_index_atom, const std::string& topic, uint64_t since, bool follow,
              const std::vector<std::string>& users) {
