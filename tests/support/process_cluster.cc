@@ -171,6 +171,7 @@ std::optional<member_view> process_cluster::view(size_t i) const {
   v.primaries = map.value("primaries", std::map<std::string, size_t>{});
   v.unavailable = map.value("unavailable", size_t{0});
   v.replicas_in_sync = map.value("replicas_in_sync", size_t{0});
+  v.moving = map.value("moving", size_t{0});
   return v;
 }
 

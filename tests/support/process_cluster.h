@@ -29,6 +29,7 @@ struct member_view {
   std::map<std::string, size_t> primaries;
   size_t unavailable = 0;
   size_t replicas_in_sync = 0;
+  size_t moving = 0;  ///< Shards with a planned move in progress.
 };
 
 /// Every member up, a committed map with every shard served and every replica in sync: where
