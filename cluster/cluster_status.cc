@@ -50,8 +50,23 @@ cluster_snapshot cluster_status::snapshot() const {
 
 void cluster_status::publish_map(shard_map map) {
   auto next = std::make_shared<const shard_map>(std::move(map));
+  bool rules_changed = false;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    rules_changed = map_->version != 0 && next->zone_rules != map_->zone_rules;
+    map_ = std::move(next);
+  }
+  if (rules_changed && rules_changed_) {
+    rules_changed_();
+  }
+}
+
+std::vector<zone_rule> cluster_status::zone_rules(const std::vector<zone_rule>& configured) const {
   std::lock_guard<std::mutex> guard{mutex_};
-  map_ = std::move(next);
+  if (map_->zone_rules.empty() && !map_->zone_rules_pushed) {
+    return configured;
+  }
+  return map_->zone_rules;
 }
 
 int64_t cluster_status::incarnation_of(const std::string& name) const {
@@ -223,6 +238,10 @@ std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map)
 
 std::string render_shards_json(const shard_map& map) {
   using nlohmann::json;
+  json rules = json::array();
+  for (const auto& r : map.zone_rules) {
+    rules.push_back({{"first_shard", r.first}, {"last_shard", r.last}, {"zone", r.zone}});
+  }
   json shards = json::array();
   for (size_t i = 0; i < map.shards.size(); ++i) {
     const auto& o = map.shards[i];
@@ -233,10 +252,9 @@ std::string render_shards_json(const shard_map& map) {
                       {"epoch", o.epoch},
                       {"moving_to", o.moving_to}});
   }
-  json out{{"term", map.term},
-           {"version", map.version},
-           {"issued_by", map.issued_by},
-           {"draining", map.draining},
+  json out{{"term", map.term},           {"version", map.version},
+           {"issued_by", map.issued_by}, {"draining", map.draining},
+           {"zone_rules", rules},        {"zone_rules_pushed", map.zone_rules_pushed},
            {"shards", std::move(shards)}};
   return out.dump();
 }

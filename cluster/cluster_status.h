@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,10 +70,18 @@ class cluster_status {
   /// The controller's committed shard map (version 0: none yet).
   void publish_map(shard_map map);
   std::shared_ptr<const shard_map> map() const;
+  /// The zone rules in effect: the committed map's once it has any (or had rules pushed),
+  /// else `configured` (this member's config, before the first map).
+  std::vector<zone_rule> zone_rules(const std::vector<zone_rule>& configured) const;
+  /// Called (on the controller's thread, without locks held) with each committed map whose
+  /// zone rules differ from the previous one's: members drain the sessions now in the wrong
+  /// zone. Set once at start, before the controller runs.
+  void on_zone_rules_changed(std::function<void()> f) { rules_changed_ = std::move(f); }
 
  private:
   void derive_peers();  // with mutex_ held
 
+  std::function<void()> rules_changed_;
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
   std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();

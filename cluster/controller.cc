@@ -31,6 +31,8 @@ struct controller_state {
   std::vector<handoff_report> handoffs;
   // Drains asked for since the last proposal: member -> start (true) or stop.
   std::map<std::string, bool> drains;
+  // Zone rules pushed since the last proposal (PUT /cluster/zone-rules).
+  std::optional<std::vector<zone_rule>> pushed_rules;
   // Shards sealed for a hand-off in the base map -> since when (steady ms), to cancel one
   // that is never reported ready.
   std::map<uint32_t, int64_t> sealed_since;
@@ -185,18 +187,32 @@ void drive(controller_actor* self) {
   st.reports.clear();
   apply_handoffs(current, st.handoffs, incarnations);
   st.handoffs.clear();
-  auto draining = next_draining(base.draining, st.drains);
+  shard_map next;
+  next.draining = next_draining(base.draining, st.drains);
   st.drains.clear();
+  // Pushed rules win over the config's from then on, across leaders (the map carries them).
+  if (st.pushed_rules) {
+    next.zone_rules = std::move(*st.pushed_rules);
+    next.zone_rules_pushed = true;
+    st.pushed_rules.reset();
+  } else if (base.zone_rules_pushed) {
+    next.zone_rules = base.zone_rules;
+    next.zone_rules_pushed = true;
+  } else {
+    next.zone_rules = st.settings.zone_rules;
+  }
   auto up = members_up(view);
-  auto next = place(current, up, st.settings.zone_rules, st.settings.shard_count);
+  next.shards = place(current, up, next.zone_rules, st.settings.shard_count);
   move_limits limits;
   limits.max_in_motion = st.settings.max_in_motion;
   limits.cancel = overdue_handoffs(self, base, now);
-  plan_moves(next, up, st.settings.zone_rules, draining, limits);
+  plan_moves(next.shards, up, next.zone_rules, next.draining, limits);
   const auto& committed = st.acceptor->state().committed;
   bool base_committed = base.term == committed.term && base.version == committed.version;
-  if (next != base.shards || draining != base.draining || !base_committed) {
-    auto map = st.proposer->propose(std::move(next), std::move(draining));
+  if (next.shards != base.shards || next.draining != base.draining
+      || next.zone_rules != base.zone_rules || next.zone_rules_pushed != base.zone_rules_pushed
+      || !base_committed) {
+    auto map = st.proposer->propose(std::move(next));
     if (st.acceptor->accept(map) && persist(self)) {
       if (auto done = st.proposer->accepted(st.settings.self, map.version)) {
         on_committed(self, *done);  // a cluster of one
@@ -294,6 +310,13 @@ caf::behavior controller(controller_actor* self, controller_settings settings,
         auto& st = self->state;
         if (st.proposer) {
           st.handoffs.push_back({shard, epoch, from, to, incarnation});
+          drive(self);
+        }
+      },
+      [self](zone_rules_atom, std::vector<zone_rule>& rules) {
+        auto& st = self->state;
+        if (st.proposer) {
+          st.pushed_rules = std::move(rules);
           drive(self);
         }
       },

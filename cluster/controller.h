@@ -50,7 +50,9 @@ struct controller_settings {
 ///  - (replica_synced_atom, uint32_t shard, uint64_t epoch, std::string replica, int64_t inc)
 ///  - (handoff_ready_atom, uint32_t shard, uint64_t epoch, std::string from, std::string to,
 ///     int64_t incarnation)
-///  - (drain_atom, std::string member, bool on): start or stop draining `member`.
+///  - (drain_atom, std::string member, bool on): start or stop draining `member`;
+///  - (zone_rules_atom, std::vector<zone_rule>): the home zones from now on (validated by
+///    the sender), in place of every member's config.
 /// Fails (returns an invalid handle, `error` set) if the persisted state cannot be read.
 caf::actor spawn_controller(caf::actor_system& sys, controller_settings settings,
                             std::shared_ptr<cluster_status> status, std::string& error);

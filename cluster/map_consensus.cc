@@ -53,14 +53,11 @@ bool map_proposer::promised(const std::string& member, const shard_map& accepted
   return prepared_;
 }
 
-shard_map map_proposer::propose(std::vector<shard_owner> shards,
-                                std::vector<std::string> draining) {
-  shard_map map;
+shard_map map_proposer::propose(shard_map next) {
+  auto map = std::move(next);
   map.term = term_;
   map.version = ++max_version_;
   map.issued_by = leader_;
-  map.shards = std::move(shards);
-  map.draining = std::move(draining);
   base_ = map;
   in_flight_ = map;
   acks_.clear();

@@ -59,9 +59,15 @@ class map_proposer {
   /// The map to build on: the newest a majority knows (the committed one, if any).
   const shard_map& base() const { return base_; }
 
-  /// The next proposal with `shards` (and the members `draining`), numbered after every
-  /// version seen. It becomes the base.
-  shard_map propose(std::vector<shard_owner> shards, std::vector<std::string> draining = {});
+  /// The next proposal: `next`'s shards, draining members and zone rules, numbered after
+  /// every version seen, in this leader's term. It becomes the base.
+  shard_map propose(shard_map next);
+  /// The same with only shards (tests).
+  shard_map propose(std::vector<shard_owner> shards) {
+    shard_map next;
+    next.shards = std::move(shards);
+    return propose(std::move(next));
+  }
   /// The proposal in flight, if any.
   const std::optional<shard_map>& in_flight() const { return in_flight_; }
   /// `member` accepted proposal `version`. Returns the map when this commits it.

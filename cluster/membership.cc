@@ -247,6 +247,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shard_owner>("tidegate::cluster::shard_owner");
   cfg.add_message_type<std::vector<shard_owner>>("std::vector<tidegate::cluster::shard_owner>");
   cfg.add_message_type<shard_map>("tidegate::cluster::shard_map");
+  cfg.add_message_type<zone_rule>("tidegate::cluster::zone_rule");
+  cfg.add_message_type<std::vector<zone_rule>>("std::vector<tidegate::cluster::zone_rule>");
   cfg.add_message_type<node_services>("tidegate::cluster::node_services");
 }
 

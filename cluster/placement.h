@@ -10,13 +10,6 @@
 
 namespace tidegate::cluster {
 
-/// Virtual shards [first, last] live in `zone` (as LDC maps uid ranges to RZones).
-struct zone_rule {
-  uint32_t first = 0;
-  uint32_t last = 0;
-  std::string zone;
-};
-
 /// The home zone of `shard`: the zone of the first rule that covers it, or empty (any zone).
 std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
 

@@ -13,11 +13,11 @@
 namespace tidegate::cluster {
 namespace {
 
-constexpr char magic[] = {'T', 'G', 'S', 'M', 2};     // "TGSM", format 2 (moves, draining)
+constexpr char magic[] = {'T', 'G', 'S', 'M', 2};     // "TGSM", format 2 (moves, zones)
 constexpr char magic_v1[] = {'T', 'G', 'S', 'M', 1};  // before moves and draining
 
 // Format 1, read so that a data directory of an older version starts: the same fields
-// without shard_owner::moving_to and shard_map::draining.
+// without shard_owner::moving_to, shard_map::draining and the zone rules.
 struct owner_v1 {
   shard_owner& o;
 };

@@ -45,6 +45,23 @@ typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
            x.replica_incarnation, x.moving_to);
 }
 
+/// Virtual shards [first, last] live in `zone` (as LDC maps uid ranges to RZones).
+struct zone_rule {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  std::string zone;
+
+  friend bool operator==(const zone_rule& a, const zone_rule& b) {
+    return a.first == b.first && a.last == b.last && a.zone == b.zone;
+  }
+  friend bool operator!=(const zone_rule& a, const zone_rule& b) { return !(a == b); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_rule& x) {
+  return f(caf::meta::type_name("zone_rule"), x.first, x.last, x.zone);
+}
+
 /// Every virtual shard's owners, as the controller on the leader decided them. Travels between
 /// nodes (registered as "tidegate::cluster::shard_map") and is persisted by every member.
 struct shard_map {
@@ -59,11 +76,17 @@ struct shard_map {
   /// Members being drained (`POST /cluster/drain`): they get no new shards, and their
   /// primaries and replicas move to other members. Sorted.
   std::vector<std::string> draining;
+  /// The home zones of shard ranges in effect: the leader's `[[cluster.zone_rules]]` until
+  /// rules are pushed at runtime (`PUT /cluster/zone-rules`, `zone_rules_pushed`); from then
+  /// on the pushed ones, whatever the config files say.
+  std::vector<zone_rule> zone_rules;
+  bool zone_rules_pushed = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_map& x) {
-  return f(caf::meta::type_name("shard_map"), x.term, x.version, x.issued_by, x.shards, x.draining);
+  return f(caf::meta::type_name("shard_map"), x.term, x.version, x.issued_by, x.shards, x.draining,
+           x.zone_rules, x.zone_rules_pushed);
 }
 
 /// What a member keeps of the map protocol (map_consensus.h), persisted before it answers.
