@@ -111,6 +111,31 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
         st.drained = self->make_response_promise();
         return *st.drained;
       },
+      [self](zone_atom, uint32_t window_ms) -> uint64_t {
+        // The zone rules changed: sessions whose user now belongs to another zone get GOAWAY,
+        // spread over the window; the login of their reconnect here is redirected to the
+        // home zone (gateway_context::zone_redirect), one there goes through.
+        auto& st = self->state;
+        if (!st.ctx->zone_redirect) {
+          return 0;
+        }
+        std::vector<caf::actor> moving;
+        for (const auto& [addr, user] : st.users) {
+          if (!st.ctx->zone_redirect(user).empty()) {
+            moving.push_back(caf::actor_cast<caf::actor>(addr));
+          }
+        }
+        if (moving.empty()) {
+          return 0;
+        }
+        auto step = std::chrono::microseconds(uint64_t{window_ms} * 1000 / moving.size());
+        auto delay = std::chrono::microseconds(0);
+        for (const auto& session : moving) {
+          self->delayed_send(session, delay, goaway_atom_v, uint32_t{0});
+          delay += step;
+        }
+        return moving.size();
+      },
       [self](login_atom, const std::string& user) {
         auto& st = self->state;
         auto session = caf::actor_cast<caf::actor>(self->current_sender());

@@ -22,6 +22,9 @@ namespace tidegate::actors {
 ///    to every session spread evenly over the window; answers with how many were drained once
 ///    all have exited.
 ///  - (login_atom, std::string user_id) from a session after AUTH: it serves that user.
+///  - (zone_atom, uint32_t window_ms) -> uint64_t: the zone rules changed; sends
+///    (goaway_atom, 0) to every session whose user the gateway context would now redirect
+///    to another zone, spread evenly over the window; answers how many.
 ///  - (deliver_atom, uint8_t bucket_kind, std::string owner, sync_page): new ops of an owner,
 ///    forwarded as (deliver_atom, sync_page) to its online sessions (by user or by device;
 ///    `global` ops go through the topic relay instead).

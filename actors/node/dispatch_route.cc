@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/config/endpoint.h"
+#include "actors/node/json_replies.h"
 #include "actors/sync/bucket_config.h"
 
 #include <nlohmann/json.hpp>
@@ -11,11 +12,6 @@ namespace tidegate::actors {
 namespace {
 
 constexpr size_t max_owner_bytes = 256;
-
-http_reply error_reply(int status, const std::string& code, const std::string& message) {
-  return http_reply{status, "application/json",
-                    nlohmann::json{{"code", code}, {"message", message}}.dump()};
-}
 
 std::vector<cluster::zone_rule> rules_of(const cluster_config& cc) {
   std::vector<cluster::zone_rule> rules;
@@ -71,6 +67,9 @@ dispatch_setup dispatch_setup_of(const node_config& cfg,
   setup.shard_count = cfg.sync.shards;
   setup.zone_rules = rules_of(cfg.cluster);
   if (status) {
+    setup.current_zone_rules = [status, configured = setup.zone_rules] {
+      return status->zone_rules(configured);
+    };
     setup.candidates = [status, ctx](const http_request&) {
       return status->dispatch_candidates(load_of(*ctx));
     };
@@ -95,15 +94,14 @@ dispatch_setup dispatch_setup_of(const node_config& cfg,
 std::function<std::vector<std::string>(const std::string&)> zone_redirect_of(
     const node_config& cfg, std::shared_ptr<const cluster::cluster_status> status,
     std::shared_ptr<const gateway_context> ctx) {
-  auto rules = rules_of(cfg.cluster);
-  if (rules.empty() || !status) {
+  if (!status) {
     return nullptr;
   }
   // The context holds this function: it is held weakly, or neither would ever be freed.
-  return [rules = std::move(rules), status, weak = std::weak_ptr<const gateway_context>{ctx},
-          zone = cfg.cluster.zone, shards = cfg.sync.shards,
-          max = cfg.dispatch.max_addresses](const std::string& user) {
-    auto home = cluster::home_zone(rules, shard_of(user, shards));
+  return [configured = rules_of(cfg.cluster), status,
+          weak = std::weak_ptr<const gateway_context>{ctx}, zone = cfg.cluster.zone,
+          shards = cfg.sync.shards, max = cfg.dispatch.max_addresses](const std::string& user) {
+    auto home = cluster::home_zone(status->zone_rules(configured), shard_of(user, shards));
     if (home.empty() || home == zone) {
       return std::vector<std::string>{};  // most logins: no need to read the membership
     }
@@ -148,7 +146,9 @@ http_reply answer_dispatch(const http_request& request, const dispatch_setup& se
   if (key == setup.keys.end()) {
     return error_reply(404, "unknown_app", "app \"" + app + "\" has no dispatch on this cluster");
   }
-  auto home = cluster::home_zone(setup.zone_rules, shard_of(owner, setup.shard_count));
+  auto home =
+      cluster::home_zone(setup.current_zone_rules ? setup.current_zone_rules() : setup.zone_rules,
+                         shard_of(owner, setup.shard_count));
   auto choice = cluster::choose_for_dispatch(home, setup.candidates(request), setup.max_addresses);
   if (choice.addresses.empty()) {
     return error_reply(503, "no_member", "no cluster member with a client listener is reachable");

@@ -28,7 +28,11 @@ struct dispatch_setup {
   uint32_t ttl_s = 300;
   size_t max_addresses = 3;
   uint16_t shard_count = 1024;
+  /// The home zones of shard ranges (the config's), unless `current_zone_rules` is set.
   std::vector<cluster::zone_rule> zone_rules;
+  /// In a cluster, the rules in effect now (the committed map's, pushed at runtime or the
+  /// leader's config). Thread-safe.
+  std::function<std::vector<cluster::zone_rule>()> current_zone_rules;
   /// The members a client may be sent to now. `request` lets a node outside a cluster name
   /// itself with the host the client reached it by.
   std::function<std::vector<cluster::dispatch_candidate>(const http_request& request)> candidates;

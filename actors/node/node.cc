@@ -26,6 +26,7 @@
 #include "actors/node/cluster_routes.h"
 #include "actors/node/dispatch_route.h"
 #include "actors/node/error_renderers.h"
+#include "actors/node/json_replies.h"
 #include "actors/node/supervisor.h"
 #include "actors/sync/replica_catchup.h"
 #include "actors/sync/replica_sink.h"
@@ -169,7 +170,7 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
     register_ingress_routes(*n->http_, *n->system_, std::move(icfg));
   }
   if (n->cluster_) {
-    register_cluster_routes(*n->http_, n->cluster_);
+    register_cluster_routes(*n->http_, n->cluster_, cfg.sync.shards);
   }
   n->http_->handle("GET", "/v1/dispatch",
                    [setup = dispatch_setup_of(cfg, n->cluster_, n->ctx_, n->client_port_)](
@@ -310,12 +311,8 @@ std::string node::reload(const node_config& cfg) {
 }
 
 http_reply node::reload_request(const http_request& req) {
-  auto reply = [](int status, const std::string& code, const std::string& message) {
-    nlohmann::json body{{"code", code}, {"message", message}};
-    return http_reply{status, "application/json", body.dump()};
-  };
   if (req.remote_addr != "127.0.0.1" && req.remote_addr != "::1") {
-    return reply(403, "forbidden", "reload is only accepted from the loopback interface");
+    return error_reply(403, "forbidden", "reload is only accepted from the loopback interface");
   }
   std::string path;
   {
@@ -323,16 +320,16 @@ http_reply node::reload_request(const http_request& req) {
     path = config_path_;
   }
   if (path.empty()) {
-    return reply(409, "no_config_file", "this node was not started from a config file");
+    return error_reply(409, "no_config_file", "this node was not started from a config file");
   }
   auto loaded = load_node_config(path);
   if (loaded.error) {
-    return reply(400, "bad_config", loaded.error->to_string());
+    return error_reply(400, "bad_config", loaded.error->to_string());
   }
   if (auto why = reload(*loaded.config); !why.empty()) {
-    return reply(409, "not_reloadable", why);
+    return error_reply(409, "not_reloadable", why);
   }
-  return reply(200, "ok", "reloaded " + path);
+  return json_reply(200, {{"code", "ok"}, {"message", "reloaded " + path}});
 }
 
 void node::set_config_path(std::string path) {

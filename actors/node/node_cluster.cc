@@ -10,6 +10,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
+#include "actors/atoms.h"
 #include "actors/config/endpoint.h"
 #include "actors/names.h"
 #include "actors/node/node.h"
@@ -193,6 +194,13 @@ std::string node::start_membership(const node_config& cfg) {
   for (const auto& rule : cc.zone_rules) {
     control.zone_rules.push_back({rule.first_shard, rule.last_shard, rule.zone});
   }
+  // New zone rules (pushed at runtime): this member's sessions of users now homed in another
+  // zone leave gradually, over the drain window, and log in again in their zone.
+  cluster_->on_zone_rules_changed([sys = system_.get(), window = cfg.gateway.drain_window_ms] {
+    if (auto registry = session_registry_of(*sys)) {
+      caf::anon_send(registry, zone_atom_v, window);
+    }
+  });
   control.state_path = cfg.storage.data_dir + "/cluster-map.state";
   control.max_in_motion = cc.max_moving_shards;
   control.handoff_timeout_ms = cc.handoff_timeout_ms;
