@@ -19,6 +19,8 @@
 #include "tests/support/raw_client.h"
 #include "tests/support/test_node.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tidegate::test {
 namespace {
 
@@ -68,6 +70,23 @@ class ClusterDispatchTest : public ::testing::Test {
     return cc;
   }
 
+  // A started client of `uid` whose only address is n1's; `closes` gets the message of each
+  // close it waits after (GOAWAY, redirect).
+  std::unique_ptr<client::connection> connect_to_n1(client::event_loop& loop,
+                                                    const std::string& uid,
+                                                    std::vector<std::string>& closes) const {
+    auto cc = client_of(uid);
+    cc.addresses = {client_address(0)};
+    auto conn = std::make_unique<client::connection>(loop, cc);
+    conn->on_state([&closes](client::connection_state state, const client::close_info& info) {
+      if (state == client::connection_state::waiting) {
+        closes.push_back(info.message);
+      }
+    });
+    conn->start();
+    return conn;
+  }
+
   process_cluster cluster_{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
 };
 
@@ -88,23 +107,15 @@ TEST_F(ClusterDispatchTest, EveryMemberNamesTheUsersHomeZone) {
 TEST_F(ClusterDispatchTest, AClientInTheWrongZoneIsRedirectedToItsOwn) {
   auto bob = uid_in(512, 1023);
   client::event_loop loop;
-  auto cc = client_of(bob);
-  cc.addresses = {client_address(0)};  // n1, in z1
-  client::connection conn{loop, cc};
   std::vector<std::string> closes;
-  conn.on_state([&](client::connection_state state, const client::close_info& info) {
-    if (state == client::connection_state::waiting) {
-      closes.push_back(info.message);
-    }
-  });
-  conn.start();
-  ASSERT_TRUE(loop.run_until([&] { return conn.state() == client::connection_state::ready; },
+  auto conn = connect_to_n1(loop, bob, closes);  // n1 is in z1
+  ASSERT_TRUE(loop.run_until([&] { return conn->state() == client::connection_state::ready; },
                              clock_type::now() + settle));
-  EXPECT_EQ(conn.connected_address(), client_address(2));
+  EXPECT_EQ(conn->connected_address(), client_address(2));
   ASSERT_EQ(closes.size(), 1u);
   EXPECT_NE(closes[0].find("GO_AWAY_REASON_REDIRECT"), std::string::npos) << closes[0];
-  EXPECT_EQ(conn.counters().sessions, 1u) << "the redirect came before AUTH_OK";
-  conn.stop();
+  EXPECT_EQ(conn->counters().sessions, 1u) << "the redirect came before AUTH_OK";
+  conn->stop();
   // The client left right after the GOAWAY; n1 still counts the close as a redirect.
   const std::string redirected = "reason=\"redirected\"} 1";
   bool counted = false;
@@ -113,6 +124,62 @@ TEST_F(ClusterDispatchTest, AClientInTheWrongZoneIsRedirectedToItsOwn) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(counted) << cluster_.get(0, "/metrics").second;
+}
+
+// Zone rules pushed at runtime (PUT /cluster/zone-rules on any member) move the user's shard
+// to its new home zone by hand-off, change what dispatch answers on every member, and send the
+// user's session on the old zone a GOAWAY; its reconnect there is redirected to the new zone.
+TEST_F(ClusterDispatchTest, ZoneRulesPushedAtRuntimeMoveTheShardAndTheSession) {
+  auto alice = uid_in(0, 511);
+  auto shard = actors::shard_of(alice, 1024);
+  client::event_loop loop;
+  std::vector<std::string> closes;
+  auto conn = connect_to_n1(loop, alice, closes);  // n1, in z1: her home zone for now
+  ASSERT_TRUE(loop.run_until([&] { return conn->state() == client::connection_state::ready; },
+                             clock_type::now() + settle));
+  EXPECT_EQ(conn->connected_address(), client_address(0));
+
+  nlohmann::json rules = nlohmann::json::array();
+  auto rule = [&rules](uint32_t first, uint32_t last, const char* zone) {
+    if (first <= last) {
+      rules.push_back({{"first_shard", first}, {"last_shard", last}, {"zone", zone}});
+    }
+  };
+  if (shard > 0) {
+    rule(0, shard - 1, "z1");
+  }
+  rule(shard, shard, "z2");
+  rule(shard + 1, 511, "z1");
+  rule(512, 1023, "z2");
+  auto bad = cluster_.put(1, "/cluster/zone-rules",
+                          R"({"rules":[{"first_shard":5,"last_shard":1024,"zone":"z1"}]})");
+  EXPECT_EQ(bad.first, 400) << bad.second;
+  EXPECT_NE(bad.second.find("rules[0].last_shard"), std::string::npos) << bad.second;
+  auto [status, body] =
+      cluster_.put(1, "/cluster/zone-rules", nlohmann::json{{"rules", rules}}.dump());
+  ASSERT_EQ(status, 202) << body;
+
+  // The session on n1 gets GOAWAY, and its reconnect there is redirected to n3, in z2.
+  ASSERT_TRUE(loop.run_until(
+      [&] {
+        return conn->state() == client::connection_state::ready
+               && conn->connected_address() == client_address(2);
+      },
+      clock_type::now() + settle))
+      << conn->last_close().message;
+  EXPECT_GE(closes.size(), 1u);
+  for (size_t via = 0; via < 3; ++via) {
+    EXPECT_EQ(dispatch(via, alice).zone, "z2") << via;
+  }
+  ASSERT_TRUE(cluster_.wait_for(
+      0,
+      [&](const member_view& v) {
+        auto rows = cluster_.shards(0);
+        return v.moving == 0 && rows.size() == 1024 && rows[shard].primary == "n3";
+      },
+      settle))
+      << "shard " << shard << " did not move to z2";
+  conn->stop();
 }
 
 TEST_F(ClusterDispatchTest, AnSdkThatAsksDispatchConnectsToItsZoneDirectly) {

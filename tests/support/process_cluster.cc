@@ -217,8 +217,9 @@ std::pair<int, std::string> process_cluster::call(size_t i, const std::string& m
   http.set_read_timeout(std::chrono::seconds(10));
   httplib::Headers headers{
       {"Authorization", std::string{"Bearer "} + test_app + ":" + test_secret}};
-  auto res = method == "POST" ? http.Post(target, headers, body, "application/json")
-                              : http.Get(target, headers);
+  auto res = method == "POST"  ? http.Post(target, headers, body, "application/json")
+             : method == "PUT" ? http.Put(target, headers, body, "application/json")
+                               : http.Get(target, headers);
   if (!res) {
     return {0, ""};
   }
@@ -228,6 +229,11 @@ std::pair<int, std::string> process_cluster::call(size_t i, const std::string& m
 std::pair<int, std::string> process_cluster::post(size_t i, const std::string& path,
                                                   const std::string& body) const {
   return call(i, "POST", path, body);
+}
+
+std::pair<int, std::string> process_cluster::put(size_t i, const std::string& path,
+                                                 const std::string& body) const {
+  return call(i, "PUT", path, body);
 }
 
 std::pair<int, std::string> process_cluster::get(size_t i, const std::string& target) const {

@@ -96,11 +96,13 @@ class process_cluster {
   /// the status (0 when it does not answer) and the body.
   std::pair<int, std::string> post(size_t i, const std::string& path,
                                    const std::string& body) const;
+  /// PUTs `body` (JSON) to member i's HTTP `path`, likewise.
+  std::pair<int, std::string> put(size_t i, const std::string& path, const std::string& body) const;
   /// GETs member i's HTTP `target` (path and query) with the test app's credentials.
   std::pair<int, std::string> get(size_t i, const std::string& target) const;
 
  private:
-  /// `method` ("GET" or "POST") with the test app's credentials; (0, "") without an answer.
+  /// `method` ("GET", "POST" or "PUT") with the test app's credentials; (0, "") without an answer.
   std::pair<int, std::string> call(size_t i, const std::string& method, const std::string& target,
                                    const std::string& body) const;
 
