@@ -9,6 +9,7 @@
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+#include <caf/sec.hpp>
 
 namespace tidegate::cluster {
 namespace {
