@@ -4,12 +4,11 @@
 // nothing lost. A verifier compares what every client received with what was acknowledged.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,11 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "actors/sync/bucket_config.h"
-#include "client/connection.h"
-#include "client/event_loop.h"
-#include "client/sync_store.h"
 #include "tests/support/process_cluster.h"
-#include "tests/support/raw_client.h"
+#include "tests/support/sync_traffic.h"
 #include "tests/support/test_node.h"
 
 #include <nlohmann/json.hpp>
@@ -38,17 +34,6 @@ constexpr auto settle = 20s;
 long long ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
 }
-
-// What the backend had acknowledged: owner -> version -> msg_id.
-struct acknowledged {
-  std::mutex mutex;
-  std::map<std::string, std::map<uint64_t, std::string>> ops;
-};
-
-// What the clients received: owner -> (version, payload) in delivery order.
-struct received {
-  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> ops;
-};
 
 TEST(ClusterFailoverTest, KillingAPrimaryLosesNoAcknowledgedOpAndClientsGetEachOnceInOrder) {
   process_cluster cluster{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
@@ -68,111 +53,37 @@ TEST(ClusterFailoverTest, KillingAPrimaryLosesNoAcknowledgedOpAndClientsGetEachO
   }
   ASSERT_EQ(victims_owners.size(), 2u);
 
-  // Clients on n2 and n3 (they survive), one per owner.
-  client::event_loop loop;
-  received got;
-  std::vector<std::unique_ptr<client::sync_store>> stores;
-  std::vector<std::unique_ptr<client::connection>> clients;
-  for (size_t i = 0; i < owners.size(); ++i) {
-    const auto& owner = owners[i];
-    stores.push_back(std::make_unique<client::sync_store>());
-    client::connection_config cc;
-    cc.addresses.push_back("127.0.0.1:" + std::to_string(cluster.client_port(1 + i % 2)));
-    cc.device_id = "phone-" + owner;
-    cc.app_id = test_app;
-    cc.token = token_for(test_secret, test_app, owner);
-    cc.heartbeat = client::heartbeat_config::fixed(1s);
-    cc.reconnect = true;
-    cc.sync.enabled = true;
-    cc.sync.store = stores.back().get();
-    cc.sync.ack_delay = 20ms;
-    cc.sync.on_ops = [&got, owner](const std::string& bucket, const std::vector<v1::Op>& ops) {
-      if (bucket != "user") {
-        return;
-      }
-      for (const auto& op : ops) {
-        got.ops[owner].emplace_back(op.version(), op.payload());
-      }
-    };
-    clients.push_back(std::make_unique<client::connection>(loop, cc));
-    clients.back()->start();
-  }
-
-  // The backend: publishes round-robin through n2 and n3, retrying each op (same msg_id) until
-  // it is acknowledged, for a bounded number of ops.
-  acknowledged acked;
+  // Clients on n2 and n3 (they survive), one per owner; the backend publishes through them
+  // too, and n1 is killed a third of the way through.
+  constexpr int ops_per_owner = 40;
+  sync_traffic traffic{cluster, owners, {1, 2}};
   std::atomic<bool> killed{false};
   std::atomic<long long> first_after_kill_ms{-1};
   clock_type::time_point killed_at;
-  constexpr int ops_per_owner = 40;
-  std::thread backend([&] {
-    for (int k = 0; k < ops_per_owner; ++k) {
-      for (const auto& owner : owners) {
-        auto msg_id = owner + "-" + std::to_string(k);
-        auto deadline = clock_type::now() + 30s;
-        for (int attempt = 0; clock_type::now() < deadline; ++attempt) {
-          auto [status, body] = cluster.post(
-              1 + static_cast<size_t>(attempt + k) % 2, "/v1/sync/ops",
-              json{{"business", "chat"}, {"owner", owner}, {"payload", msg_id}, {"msg_id", msg_id}}
-                  .dump());
-          if (status == 200) {
-            auto version = json::parse(body).value("version", uint64_t{0});
-            std::lock_guard<std::mutex> guard{acked.mutex};
-            acked.ops[owner][version] = msg_id;
-            if (killed && first_after_kill_ms < 0
-                && std::find(victims_owners.begin(), victims_owners.end(), owner)
-                       != victims_owners.end()) {
-              first_after_kill_ms = ms_between(killed_at, clock_type::now());
-            }
-            break;
-          }
-          std::this_thread::sleep_for(20ms);
-        }
-      }
-      if (k == ops_per_owner / 3 && !killed) {
-        killed_at = clock_type::now();
-        cluster.kill(0);  // n1, with two owners' shards
-        killed = true;
-      }
+  traffic.on_acked = [&](const std::string& owner) {
+    if (killed && first_after_kill_ms < 0
+        && std::find(victims_owners.begin(), victims_owners.end(), owner) != victims_owners.end()) {
+      first_after_kill_ms = ms_between(killed_at, clock_type::now());
     }
-  });
-  // The clients run here meanwhile.
-  auto total = [&] {
-    size_t n = 0;
-    for (const auto& [owner, list] : got.ops) {
-      n += list.size();
-    }
-    return n;
   };
-  loop.run_until([&] { return total() >= owners.size() * ops_per_owner; }, clock_type::now() + 90s);
-  backend.join();
-  loop.run_until([&] { return total() >= owners.size() * ops_per_owner; }, clock_type::now() + 30s);
-  for (auto& c : clients) {
-    c->stop();
-  }
+  traffic.after_round = [&](int rounds) {
+    if (rounds == ops_per_owner / 3) {  // between two ops: none is in flight to n1
+      killed_at = clock_type::now();
+      cluster.kill(0);  // n1, with two owners' shards
+      killed = true;
+    }
+  };
+  traffic.start_backend({1, 2}, ops_per_owner);
+  traffic.run_clients_until([&] { return traffic.rounds() >= ops_per_owner; }, 120s);
   std::cout << "[ figure ] SIGKILL of n1 to the first acknowledged write to its shards: "
             << first_after_kill_ms.load() << " ms\n";
   EXPECT_GE(first_after_kill_ms.load(), 0) << "no write to the victim's shards after the kill";
-
+  for (const auto& owner : owners) {
+    EXPECT_EQ(traffic.acked_of(owner), static_cast<size_t>(ops_per_owner)) << owner;
+  }
   // The verifier: every acknowledged op reached its owner's client once, in version order,
   // with the payload that was acknowledged under that version; versions have no gap.
-  for (const auto& owner : owners) {
-    const auto& acks = acked.ops[owner];
-    ASSERT_EQ(acks.size(), static_cast<size_t>(ops_per_owner)) << owner;
-    const auto& list = got.ops[owner];
-    std::vector<uint64_t> versions;
-    for (const auto& [version, payload] : list) {
-      versions.push_back(version);
-      auto it = acks.find(version);
-      ASSERT_NE(it, acks.end()) << owner << " got version " << version << " never acknowledged";
-      EXPECT_EQ(payload, it->second) << owner << " version " << version;
-    }
-    std::vector<uint64_t> expected;
-    for (uint64_t v = 1; v <= static_cast<uint64_t>(ops_per_owner); ++v) {
-      expected.push_back(v);
-    }
-    EXPECT_EQ(versions, expected) << owner << ": each version once, in order, none missing";
-  }
+  traffic.verify();
 }
 
 // A frozen primary (a stand-in for a partition) is replaced; when it resumes it still holds

@@ -117,6 +117,9 @@ void sync_traffic::publish(const std::vector<size_t>& via, int ops_per_owner, in
     }
     if (publisher == 0) {
       ++rounds_;
+      if (after_round) {
+        after_round(rounds_);
+      }
     }
   }
 }
@@ -136,6 +139,12 @@ size_t sync_traffic::received_count() const {
     n += list.size();
   }
   return n;
+}
+
+size_t sync_traffic::acked_of(const std::string& owner) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = acked_.find(owner);
+  return it == acked_.end() ? 0 : it->second.size();
 }
 
 size_t sync_traffic::acked_count() {

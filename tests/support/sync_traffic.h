@@ -44,6 +44,8 @@ class sync_traffic {
   void stop_backend();
   /// Rounds the first publisher completed so far.
   int rounds() const { return rounds_.load(); }
+  /// Ops of `owner` acknowledged so far.
+  size_t acked_of(const std::string& owner);
 
   /// Runs the clients until `done()` holds and they received every acknowledged op, or
   /// `timeout`. `done` is polled on this thread.
@@ -54,6 +56,9 @@ class sync_traffic {
 
   /// Called by the backend after each acknowledged op, with the owner (on its thread).
   std::function<void(const std::string& owner)> on_acked;
+  /// Called by the first publisher after each of its rounds, with the rounds done, on its
+  /// thread: with one publisher, no op is in flight then.
+  std::function<void(int rounds)> after_round;
 
  private:
   void publish(const std::vector<size_t>& via, int ops_per_owner, int publisher, bool batched);
