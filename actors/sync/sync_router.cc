@@ -15,6 +15,7 @@
 #include "actors/atoms.h"
 #include "actors/names.h"
 #include "actors/sync/held_requests.h"
+#include "actors/sync/pending_calls.h"
 #include "actors/sync/sync_bucket.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
@@ -45,12 +46,6 @@ struct batch_answers {
   }
 };
 
-// A share sent to a bucket and not answered yet.
-struct open_share {
-  std::shared_ptr<batch_answers> batch;
-  std::vector<size_t> slots;
-};
-
 struct router_state {
   static inline const char* name = "tidegate.sync_router";
   sync_context_ptr ctx;
@@ -62,13 +57,12 @@ struct router_state {
   held_requests held;  // requests of shards sealed for a hand-off
   std::unordered_map<caf::actor_addr, uint32_t> by_actor;
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
-  // Batch shares awaiting their bucket's answer, by bucket and share number. Their requests
-  // carry no timeout (CAF 0.17's clock cancels a timeout with a scan of the requester's pending
-  // ones, quadratic for a router with thousands in flight); a bucket answers each once its
-  // write commits or fails (its writer request is timed), and one that dies fails its shares
-  // here, in the down handler.
-  std::unordered_map<caf::actor_addr, std::unordered_map<uint64_t, open_share>> open_shares;
-  uint64_t next_share = 0;
+  // Requests to buckets and to other members' routers not answered yet. Those to local
+  // buckets carry no timeout (CAF 0.17's clock cancels a timeout with a scan of the
+  // requester's pending ones, quadratic for a router with thousands in flight); a bucket
+  // answers each once its write commits or fails (its writer request is timed), and one that
+  // dies fails them through the down handler.
+  pending_calls calls;
 };
 
 using router_actor = caf::stateful_actor<router_state>;
@@ -97,7 +91,7 @@ caf::actor bucket_actor_for(router_actor* self, const bucket_config& bucket,
   }
   st.bucket_epochs[key] = epoch;
   auto actor = spawn_sync_bucket(self->home_system(), st.ctx, &bucket, shard);
-  self->monitor(actor);
+  st.calls.watch(self, actor);
   st.spawned->push_back(actor);
   st.by_actor.emplace(actor.address(), key);
   st.buckets.emplace(key, actor);
@@ -132,14 +126,14 @@ std::optional<uint16_t> all_sealed(router_actor* self, const publish_batch& batc
   return shard;
 }
 
-// A request to another member's router fails after this instead of hanging on a frozen peer.
-constexpr auto remote_timeout = std::chrono::seconds(10);
+constexpr auto remote_timeout = pending_calls::remote_timeout;
 
 // One target's share of a publish_batch (a local bucket actor, or the router of the member
 // that is the shards' primary), and where its answers go in the whole.
 struct batch_share {
   caf::actor target;
   bool remote = false;
+  uint16_t shard = 0;  // of one of its ops (pending_calls::sweep())
   publish_batch ops;
   std::vector<size_t> slots;
 };
@@ -183,6 +177,7 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
     auto& share = shares[actor.address()];
     share.target = actor;
     share.remote = remote;
+    share.shard = route.shard;
     share.ops.ops.push_back(std::move(req));
     share.slots.push_back(i);
   }
@@ -195,40 +190,17 @@ caf::result<publish_outcomes> publish_all(router_actor* self, publish_batch& bat
   batch_state->pending_shares = shares.size();
   auto promise = batch_state->promise;
   for (auto& [id, share] : shares) {
-    auto addr = share.target.address();
-    auto number = self->state.next_share++;
-    self->state.open_shares[addr].emplace(number, open_share{batch_state, std::move(share.slots)});
-    // Takes the share out of open_shares; null if the down handler already failed it.
-    auto take = [self, addr, number]() -> std::optional<open_share> {
-      auto i = self->state.open_shares.find(addr);
-      if (i == self->state.open_shares.end()) {
-        return std::nullopt;
-      }
-      auto j = i->second.find(number);
-      if (j == i->second.end()) {
-        return std::nullopt;
-      }
-      auto out = std::move(j->second);
-      i->second.erase(j);
-      if (i->second.empty()) {
-        self->state.open_shares.erase(i);
-      }
-      return out;
-    };
     // Local buckets and held shares always answer; another member may not.
     auto timeout = share.remote ? caf::duration{remote_timeout} : caf::infinite;
-    self->request(share.target, timeout, publish_atom_v, std::move(share.ops))
-        .then(
-            [take](publish_outcomes& got) {
-              if (auto open = take()) {
-                open->batch->fill(open->slots, &got, {});
-              }
-            },
-            [take](caf::error& err) {
-              if (auto open = take()) {
-                open->batch->fill(open->slots, nullptr, err);
-              }
-            });
+    self->state.calls.request<publish_outcomes>(
+        self, share.target, share.shard, timeout,
+        [batch_state, slots = share.slots](publish_outcomes& got) {
+          batch_state->fill(slots, &got, {});
+        },
+        [batch_state, slots = share.slots](caf::error& err) {
+          batch_state->fill(slots, nullptr, err);
+        },
+        publish_atom_v, std::move(share.ops));
   }
   return promise;
 }
@@ -299,15 +271,14 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
   unname_on_exit(self, router_name);
   // A bucket that crashed is spawned again on next use, from what storage holds.
   self->set_down_handler([self](caf::down_msg& msg) {
-    if (auto open = self->state.open_shares.find(msg.source);
-        open != self->state.open_shares.end()) {
-      auto shares = std::move(open->second);
-      self->state.open_shares.erase(open);
-      auto why = caf::make_error(sync_errc::not_durable, "the bucket stopped before answering");
-      for (auto& [number, share] : shares) {
-        share.batch->fill(share.slots, nullptr, why);
-      }
-    }
+    bool remote = msg.source.node() != self->node();
+    self->state.calls.on_down(
+        msg, remote
+                 ? caf::make_error(sync_errc::shard_unavailable,
+                                   "the link to the shard's primary dropped before it"
+                                   " answered; it may have been applied: retry with the"
+                                   " same msg_id")
+                 : caf::make_error(sync_errc::not_durable, "the bucket stopped before answering"));
     auto i = self->state.by_actor.find(msg.source);
     if (i != self->state.by_actor.end()) {
       if (auto b = self->state.buckets.find(i->second);
@@ -346,7 +317,8 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           case shard_route::where::sealed:
             return self->state.held.hold(self, route.shard);
           case shard_route::where::remote:
-            return self->delegate(route.router, publish_atom_v, std::move(req));
+            return self->state.calls.forward<publish_result>(self, route.router, route.shard,
+                                                             publish_atom_v, std::move(req));
           case shard_route::where::local:
             break;
         }
@@ -369,7 +341,8 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
-          return self->delegate(route.router, head_atom_v, app, business, owner);
+          return self->state.calls.forward<uint64_t>(self, route.router, route.shard, head_atom_v,
+                                                     app, business, owner);
         }
         auto head = self->state.ctx->store->head(shard_of(owner, self->state.ctx->config.shards),
                                                  bucket->id, owner);
@@ -392,8 +365,8 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
-          return self->delegate(route.router, sync_atom_v, bucket_name, owner, device, after,
-                                first);
+          return self->state.calls.forward<sync_page>(self, route.router, route.shard, sync_atom_v,
+                                                      bucket_name, owner, device, after, first);
         }
         return self->delegate(bucket_actor_for(self, *bucket, owner, route.epoch), sync_atom_v,
                               owner, device, after, first);
@@ -422,7 +395,8 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
-          return self->delegate(route.router, cursors_atom_v, business, owner);
+          return self->state.calls.forward<owner_cursors>(self, route.router, route.shard,
+                                                          cursors_atom_v, business, owner);
         }
         auto cursors = read_cursors(*self->state.ctx, business, owner);
         if (!cursors) {
@@ -440,7 +414,8 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
           return self->state.held.hold(self, route.shard);
         }
         if (route.at == shard_route::where::remote) {
-          return self->delegate(route.router, receipts_atom_v, business, owner, msg_id);
+          return self->state.calls.forward<op_receipts>(self, route.router, route.shard,
+                                                        receipts_atom_v, business, owner, msg_id);
         }
         auto receipts = read_receipts(*self->state.ctx, business, owner, msg_id);
         if (!receipts) {
@@ -463,6 +438,10 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
       [self](replay_atom) {
         const auto& ctx = self->state.ctx;
         self->state.held.replay(self, ctx->route, [](const shard_route& r) { return r.router; });
+      },
+      [self](sweep_atom) {
+        const auto& ctx = self->state.ctx;
+        self->state.calls.sweep(self, ctx->route, [](const shard_route& r) { return r.router; });
       },
       [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
         if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {

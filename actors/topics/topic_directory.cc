@@ -14,7 +14,9 @@
 #include "actors/atoms.h"
 #include "actors/names.h"
 #include "actors/sync/held_requests.h"
+#include "actors/sync/pending_calls.h"
 #include "actors/sync/sync_errc.h"
+#include "actors/sync/sync_messages.h"
 #include "actors/topics/follow_index.h"
 #include "actors/topics/topic_actor.h"
 #include "actors/topics/topic_messages.h"
@@ -34,7 +36,8 @@ struct directory_state {
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   // Every topic actor alive, for the exit functor (which runs after the state is gone).
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
-  held_requests held;  // requests of shards sealed for a hand-off
+  held_requests held;   // requests of shards sealed for a hand-off
+  pending_calls calls;  // requests forwarded to other members' directories
 };
 
 using directory_actor = caf::stateful_actor<directory_state>;
@@ -74,10 +77,11 @@ void forget(directory_actor* self, const caf::actor_addr& addr) {
                 spawned.end());
 }
 
-// Forwards the current message to the actor of `topic` (the answer goes to the sender): here
-// when this node is the primary of the topic's shard, else to the primary's directory. A
-// request another member forwarded is not forwarded again (route_request()).
-template <class... Ts>
+// Forwards the current message to the actor of `topic` (the answer, of type Answer..., goes
+// to the sender): here when this node is the primary of the topic's shard, else to the
+// primary's directory. A request another member forwarded is not forwarded again
+// (route_request()).
+template <class... Answer, class... Ts>
 caf::result<caf::message> forward(directory_actor* self, const std::string& topic, Ts&&... xs) {
   if (!is_topic_name(topic)) {
     return caf::make_error(sync_errc::bad_topic, "bad topic name");
@@ -96,7 +100,8 @@ caf::result<caf::message> forward(directory_actor* self, const std::string& topi
         return caf::make_error(sync_errc::shard_unavailable,
                                "the primary of topic " + topic + " serves no topics");
       }
-      return self->delegate(route.topics, std::forward<Ts>(xs)...);
+      return self->state.calls.forward<Answer...>(self, route.topics, route.shard,
+                                                  std::forward<Ts>(xs)...);
     case shard_route::where::local:
       break;
   }
@@ -128,7 +133,8 @@ caf::result<caf::message> follows_of(directory_actor* self, const std::string& u
       if (!route.topics) {
         return caf::make_error(sync_errc::shard_unavailable, "the user's primary serves no topics");
       }
-      return self->delegate(route.topics, follows_of_atom_v, user);
+      return self->state.calls.forward<followed_topics>(self, route.topics, route.shard,
+                                                        follows_of_atom_v, user);
     case shard_route::where::local:
       break;
   }
@@ -170,7 +176,14 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   unname_on_exit(self, topic_directory_name);
   // A topic that stopped (passivated or crashed) is spawned again on next use, from storage.
-  self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto lost = caf::make_error(sync_errc::shard_unavailable,
+                                "the link to the shard's primary dropped before it answered;"
+                                " it may have been applied: retry");
+    if (!self->state.calls.on_down(msg, lost)) {
+      forget(self, msg.source);
+    }
+  });
   self->attach_functor([spawned = self->state.spawned](const caf::error&) {
     for (auto& t : *spawned) {
       caf::anon_send_exit(t, caf::exit_reason::kill);  // everything they keep is in storage
@@ -179,24 +192,31 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
   return {
       [self](publish_atom, topic_publish& msg) {
         auto topic = msg.topic;
-        return forward(self, topic, publish_atom_v, std::move(msg));
+        return forward<publish_result>(self, topic, publish_atom_v, std::move(msg));
       },
       [self](follow_atom, std::string& topic, std::vector<std::string>& users) {
-        return forward(self, topic, follow_atom_v, topic, std::move(users));
+        return forward<follow_outcomes>(self, topic, follow_atom_v, topic, std::move(users));
       },
       [self](unfollow_atom, std::string& topic, std::vector<std::string>& users) {
-        return forward(self, topic, unfollow_atom_v, topic, std::move(users));
+        return forward<follow_outcomes>(self, topic, unfollow_atom_v, topic, std::move(users));
       },
       [self](topic_page_atom, std::string& topic, uint64_t after) {
-        return forward(self, topic, topic_page_atom_v, topic, after);
+        return forward<sync_page>(self, topic, topic_page_atom_v, topic, after);
       },
       [self](interest_atom, std::string& topic, caf::actor& relay, std::string& node, bool on) {
-        return forward(self, topic, interest_atom_v, topic, std::move(relay), std::move(node), on);
+        return forward<caf::actor, uint64_t>(self, topic, interest_atom_v, topic, std::move(relay),
+                                             std::move(node), on);
       },
-      [self](info_atom, std::string& topic) { return forward(self, topic, info_atom_v, topic); },
+      [self](info_atom, std::string& topic) {
+        return forward<topic_info>(self, topic, info_atom_v, topic);
+      },
       [self](count_atom) { return static_cast<uint64_t>(self->state.topics.size()); },
       [self](replay_atom) {
         self->state.held.replay(self, self->state.ctx->route,
+                                [](const shard_route& r) { return r.topics; });
+      },
+      [self](sweep_atom) {
+        self->state.calls.sweep(self, self->state.ctx->route,
                                 [](const shard_route& r) { return r.topics; });
       },
       [self](follows_of_atom, const std::string& user) { return follows_of(self, user); },

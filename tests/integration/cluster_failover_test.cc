@@ -152,5 +152,73 @@ TEST(ClusterFailoverTest, AResumedOldPrimaryGetsNoWriteAcknowledgedInItsOldEpoch
   EXPECT_GE(acked.size(), 10u);
 }
 
+// A backend write that a member forwarded to the shard's primary when the primary is lost
+// fails at once with a retryable 503, instead of waiting out the 10 s request timeout (504):
+// a killed primary's link drops within milliseconds, and a frozen one keeps its link but the
+// map stops naming it once it is declared down. A retry with the same msg_id then gets the
+// op written once, right after the ops before it.
+TEST(ClusterFailoverTest, AWriteForwardedToALostPrimaryFailsAtOnceAndItsRetryWritesItOnce) {
+  process_cluster cluster{{"z1", "z1", "z2"}, TIDEGATE_BINARY};
+  ASSERT_TRUE(cluster.start_all(serving, settle));
+  auto shards = cluster.shards(1);
+  ASSERT_EQ(shards.size(), 1024u);
+  auto publish = [&](const std::string& owner, const std::string& msg_id) {
+    return cluster.post(
+        1, "/v1/sync/ops",
+        json{{"business", "chat"}, {"owner", owner}, {"payload", msg_id}, {"msg_id", msg_id}}
+            .dump());
+  };
+  auto version_of = [](const std::string& body) {
+    auto j = json::parse(body, nullptr, false);
+    return j.is_object() ? j.value("version", uint64_t{0}) : 0;
+  };
+  // Freezes (SIGSTOP) or kills (SIGKILL, 300 ms later) member `victim` while n2 forwards a
+  // write to it; returns the answer and how long it took.
+  auto write_while_losing = [&](size_t victim, int how, const std::string& owner,
+                                const std::string& msg_id) {
+    cluster.signal(victim, SIGSTOP);
+    auto sent = clock_type::now();
+    std::pair<int, std::string> answer;
+    std::thread writer([&] { answer = publish(owner, msg_id); });
+    if (how == SIGKILL) {
+      std::this_thread::sleep_for(300ms);  // n2 forwarded it: it waits in the victim's socket
+      cluster.kill(victim);
+    }
+    writer.join();
+    std::cout << "[ figure ] " << (how == SIGKILL ? "SIGKILL" : "SIGSTOP") << " of "
+              << cluster.name(victim) << ": the forwarded write failed after "
+              << ms_between(sent, clock_type::now()) << " ms\n";
+    return answer;
+  };
+  auto retry_until_written = [&](const std::string& owner, const std::string& msg_id) {
+    auto deadline = clock_type::now() + settle;
+    for (;;) {
+      auto [status, body] = publish(owner, msg_id);
+      if (status == 200 || clock_type::now() > deadline) {
+        EXPECT_EQ(status, 200) << body;
+        return version_of(body);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  };
+  for (auto [victim, how] : {std::pair<size_t, int>{2, SIGSTOP}, {0, SIGKILL}}) {
+    auto owner = owner_with_primary(shards, cluster.name(victim));
+    for (int k = 1; k <= 3; ++k) {
+      ASSERT_EQ(version_of(publish(owner, "before-" + std::to_string(k)).second),
+                static_cast<uint64_t>(k));
+    }
+    auto [status, body] = write_while_losing(victim, how, owner, "in-flight");
+    EXPECT_EQ(status, 503) << body;
+    EXPECT_EQ(json::parse(body, nullptr, false).value("code", ""), "shard_unavailable") << body;
+    EXPECT_EQ(retry_until_written(owner, "in-flight"), 4u);
+    EXPECT_EQ(retry_until_written(owner, "after"), 5u);
+    if (how == SIGSTOP) {
+      cluster.signal(victim, SIGCONT);
+      ASSERT_TRUE(cluster.wait_for(1, serving, settle));  // n3 is back before n1 goes
+      shards = cluster.shards(1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tidegate::test
