@@ -186,8 +186,8 @@ void add_failover_command(CLI::App& bench, command_runner& run) {
   auto opts = std::make_shared<bench::failover_options>();
   auto* cmd = bench.add_subcommand(
       "failover",
-      "3 nodes on loopback: replicated vs single-node ingest, then SIGKILL of the node the "
-      "clients are on: detection, promotion, RTO, reconnect and resync times");
+      "3 nodes on loopback: replicated vs single-node ingest, then SIGKILL (or SIGSTOP) of the "
+      "node the clients are on: detection, promotion, RTO, reconnect and resync times");
   cmd->add_option("--clients", opts->clients, "Online SDK clients on the killed node")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{18'000}));
@@ -209,6 +209,20 @@ void add_failover_command(CLI::App& bench, command_runner& run) {
   cmd->add_option("--failure-timeout-ms", opts->failure_timeout_ms, "[cluster] failure_timeout_ms")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{20}, uint32_t{60'000}));
+  cmd->add_option("--signal", opts->signal,
+                  "kill: SIGKILL n1; stop: SIGSTOP n1 (a hung host or a partition), then "
+                  "SIGCONT once its clients resynced elsewhere")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"kill", "stop"}));
+  cmd->add_option("--client-heartbeat-ms", opts->client_heartbeat_ms,
+                  "The clients' ping interval (0: 120000 with kill, 1000 with stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{600'000}));
+  cmd->add_option("--client-pong-timeout-ms", opts->client_pong_timeout_ms,
+                  "How late a pong may be before a client reconnects (0: 10000 with kill, 1000 "
+                  "with stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{600'000}));
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
   cmd->callback([opts, &run] {
     if (opts->failure_timeout_ms < 2 * opts->heartbeat_ms) {

@@ -211,11 +211,14 @@ struct figures {
   long long markers_acked_ms = -1;
   long long reconnected_ms = -1;
   long long resynced_ms = -1;
+  long long rejoined_ms = -1;  // "stop": from SIGCONT
   uint32_t clients_on_victim = 0;
 };
 
 void print(const failover_options& o, const figures& f) {
+  bool freeze = o.signal == "stop";
   json report{{"scenario", "failover"},
+              {"signal", freeze ? "SIGSTOP" : "SIGKILL"},
               {"clients", o.clients},
               {"clients_on_victim", f.clients_on_victim},
               {"durability", o.durability},
@@ -230,6 +233,9 @@ void print(const failover_options& o, const figures& f) {
               {"markers_acked_ms", f.markers_acked_ms},
               {"reconnected_ms", f.reconnected_ms},
               {"resynced_ms", f.resynced_ms}};
+  if (freeze) {
+    report["rejoined_ms"] = f.rejoined_ms;
+  }
   if (o.json) {
     std::cout << report.dump() << std::endl;
     return;
@@ -238,8 +244,8 @@ void print(const failover_options& o, const figures& f) {
     return v < 0 ? std::string{"did not happen"} : std::to_string(v) + " ms";
   };
   std::cout << std::fixed << std::setprecision(0)  //
-            << "failover: 3 nodes (n1, n2 in z1; n3 in z2), SIGKILL of n1 with "
-            << f.clients_on_victim << " clients on it\n"
+            << "failover: 3 nodes (n1, n2 in z1; n3 in z2), " << (freeze ? "SIGSTOP" : "SIGKILL")
+            << " of n1 with " << f.clients_on_victim << " clients on it\n"
             << "  ingest, single node         " << f.single_ops_s << " ops/s\n"
             << "  ingest, replicated (3 nodes) " << f.replicated_ops_s << " ops/s ("
             << std::setprecision(2) << report["replicated_ratio"].get<double>() << "x)\n"
@@ -248,8 +254,11 @@ void print(const failover_options& o, const figures& f) {
             << "  RTO (first acked write)     " << ms(f.rto_ms) << "\n"
             << "  markers acknowledged        " << ms(f.markers_acked_ms) << "\n"
             << "  clients reconnected         " << ms(f.reconnected_ms) << "\n"
-            << "  clients resynced            " << ms(f.resynced_ms) << "\n"
-            << "  (times from the SIGKILL)\n";
+            << "  clients resynced            " << ms(f.resynced_ms) << "\n";
+  if (freeze) {
+    std::cout << "  n1 in sync again after SIGCONT " << ms(f.rejoined_ms) << "\n";
+  }
+  std::cout << "  (times from the " << (freeze ? "SIGSTOP" : "SIGKILL") << ")\n";
 }
 
 std::string cluster_toml(const std::string& subnet, size_t i, const std::string& zone,
@@ -328,6 +337,11 @@ int run_failover_bench(const failover_options& o) {
   co.secret = secret;
   co.clients = o.clients;
   co.reconnect = true;
+  bool freeze = o.signal == "stop";
+  co.heartbeat_ms = o.client_heartbeat_ms > 0 ? o.client_heartbeat_ms : freeze ? 1'000 : 120'000;
+  co.pong_timeout_ms = o.client_pong_timeout_ms > 0 ? o.client_pong_timeout_ms
+                       : freeze                     ? 1'000
+                                                    : 10'000;
   sync_clients clients{co, seconds{600}};
   if (clients.wait_ready(steady::now() + seconds{120}) != o.clients) {
     std::cerr << "tidegate bench: only " << clients.ready() << " of " << o.clients
@@ -343,7 +357,11 @@ int run_failover_bench(const failover_options& o) {
   }
 
   auto killed_at = steady::now();
-  nodes[0]->kill();
+  if (freeze) {
+    ::kill(nodes[0]->pid(), SIGSTOP);
+  } else {
+    nodes[0]->kill();
+  }
   const std::vector<http_target> survivors{targets[1], targets[2]};
   std::thread watcher{[&] {
     f.detection_ms = time_until(
@@ -395,8 +413,12 @@ int run_failover_bench(const failover_options& o) {
       }
     });
   }
+  // Every client that was on n1 lost its session (at once for a kill; at its next late pong
+  // for a freeze) and is ready again on a survivor.
   f.reconnected_ms = time_until(
-      killed_at, [&] { return clients.ready_now() == o.clients; }, milliseconds{5});
+      killed_at,
+      [&] { return clients.dropped() >= f.clients_on_victim && clients.ready_now() == o.clients; },
+      milliseconds{5});
   f.resynced_ms = time_until(
       killed_at, [&] { return clients.marked() >= o.clients; }, milliseconds{5});
   watcher.join();
@@ -405,12 +427,23 @@ int run_failover_bench(const failover_options& o) {
     th.join();
   }
   clients.stop();
+  if (freeze) {
+    // n1 resumes with its old map: it must learn the new one, give up the shards it was
+    // primary of, and catch up as their replica before every member reports every replica
+    // in sync again.
+    auto resumed_at = steady::now();
+    ::kill(nodes[0]->pid(), SIGCONT);
+    f.rejoined_ms = time_until(
+        resumed_at, [&] { return serving(targets[0]) && serving(targets[1]); }, milliseconds{10});
+    nodes[0]->stop();
+  }
   for (size_t i = 1; i < nodes.size(); ++i) {
     nodes[i]->stop();
   }
   print(o, f);
   bool complete = f.detection_ms >= 0 && f.promotion_ms >= 0 && f.rto_ms >= 0
-                  && f.markers_acked_ms >= 0 && f.reconnected_ms >= 0 && f.resynced_ms >= 0;
+                  && f.markers_acked_ms >= 0 && f.reconnected_ms >= 0 && f.resynced_ms >= 0
+                  && (!freeze || f.rejoined_ms >= 0);
   return complete ? 0 : 1;
 }
 

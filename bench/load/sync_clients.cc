@@ -127,7 +127,8 @@ void sync_clients::run(std::chrono::seconds lifetime) {
     config.app_id = opts_.app_id;
     config.os = "bench";
     config.token = protocol::sign_token(opts_.secret, opts_.app_id, user, expires);
-    config.heartbeat = client::heartbeat_config::fixed(milliseconds{120'000});
+    config.heartbeat = client::heartbeat_config::fixed(milliseconds{opts_.heartbeat_ms});
+    config.pong_timeout = milliseconds{opts_.pong_timeout_ms};
     config.reconnect = opts_.reconnect;
     config.connect_timeout = std::chrono::seconds{opts_.connect_timeout_s};
     config.handshake_timeout = std::chrono::seconds{opts_.connect_timeout_s};
@@ -144,6 +145,9 @@ void sync_clients::run(std::chrono::seconds lifetime) {
       if ((state == client::connection_state::ready) != is_ready[i]) {
         is_ready[i] = !is_ready[i];
         is_ready[i] ? ++ready_now_ : --ready_now_;
+        if (!is_ready[i]) {
+          ++dropped_;
+        }
       }
       if (state == client::connection_state::ready && !was_ready[i]) {
         was_ready[i] = true;

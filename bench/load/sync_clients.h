@@ -18,6 +18,10 @@ struct sync_clients_options {
   std::string secret;
   uint32_t clients = 0;  ///< Users u0..u(N-1), one device each.
   uint32_t connect_timeout_s = 60;
+  /// Each client pings this often and drops a session whose pong is this late: how fast
+  /// clients of a frozen node (not a killed one, whose sockets close) notice it.
+  uint32_t heartbeat_ms = 120'000;
+  uint32_t pong_timeout_ms = 10'000;
   /// Reconnect (backoff, then the next address) after the session ends, e.g. its node died.
   bool reconnect = false;
   /// First user index: users u<first_user>..u<first_user + clients - 1>.
@@ -50,6 +54,8 @@ class sync_clients {
   /// Connections that are ready now (a reconnected one counts again once it is).
   uint32_t ready_now() const { return ready_now_.load(std::memory_order_relaxed); }
   uint32_t closed() const { return closed_.load(std::memory_order_relaxed); }
+  /// Sessions that ended after being ready (a reconnecting client counts once per loss).
+  uint32_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t resets() const { return resets_.load(std::memory_order_relaxed); }
   /// Delivered ops whose payload starts with "mark " (markers a scenario publishes to see
   /// when every client has caught up).
@@ -71,6 +77,7 @@ class sync_clients {
   std::atomic<uint32_t> ready_now_{0};
   std::atomic<uint32_t> failed_{0};
   std::atomic<uint32_t> closed_{0};
+  std::atomic<uint32_t> dropped_{0};
   std::atomic<uint64_t> resets_{0};
   std::atomic<uint64_t> marked_{0};
   std::atomic<int64_t> sample_since_ns_{INT64_MAX};
