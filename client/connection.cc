@@ -172,10 +172,7 @@ void connection::start() {
 bool connection::gather_round_addresses() {
   round_.clear();
   auto add = [this](const endpoint& ep) {
-    bool seen = std::any_of(round_.begin(), round_.end(), [&](const endpoint& e) {
-      return e.host == ep.host && e.port == ep.port;
-    });
-    if (!seen) {
+    if (std::find(round_.begin(), round_.end(), ep) == round_.end()) {
       round_.push_back(ep);
     }
   };
@@ -199,6 +196,14 @@ bool connection::gather_round_addresses() {
   for (const auto& ep : endpoints_) {
     add(ep);
   }
+  auto now = loop_.now();
+  demoted_.erase(std::remove_if(demoted_.begin(), demoted_.end(),
+                                [now](const auto& d) { return d.second <= now; }),
+                 demoted_.end());
+  std::stable_partition(round_.begin(), round_.end(), [this](const endpoint& ep) {
+    return std::none_of(demoted_.begin(), demoted_.end(),
+                        [&](const auto& d) { return d.first == ep; });
+  });
   return true;
 }
 
@@ -312,7 +317,8 @@ void connection::on_racer_event(size_t slot, uint32_t events) {
   }
   // The winner: the losers are closed, the socket becomes the session.
   fd_ = r.fd;
-  connected_address_ = address_at(r.index).to_string();
+  session_endpoint_ = address_at(r.index);
+  connected_address_ = session_endpoint_.to_string();
   loop_.remove_fd(fd_);
   r.fd = -1;
   close_racers();
@@ -563,6 +569,10 @@ void connection::on_auth_ok(const protocol::frame& frame) {
   cancel(handshake_timer_);
   ready_since_ = loop_.now();
   ++counters_.sessions;
+  // It answers again: no longer tried last.
+  demoted_.erase(std::remove_if(demoted_.begin(), demoted_.end(),
+                                [this](const auto& d) { return d.first == session_endpoint_; }),
+                 demoted_.end());
   last_close_ = {};
   schedule_ping();
   if (sync_) {
@@ -908,6 +918,9 @@ void connection::finish(close_info info, bool retry, milliseconds delay, bool us
     if (info.reason == close_reason::peer_closed || info.reason == close_reason::io_error) {
       heartbeat_.on_failure();  // maybe a NAT dropped us between pings
     }
+  }
+  if (info.reason == close_reason::pong_timeout || info.reason == close_reason::handshake_timeout) {
+    demoted_.emplace_back(session_endpoint_, loop_.now() + config_.demote_unresponsive);
   }
   close_racers();
   close_socket();

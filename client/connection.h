@@ -104,6 +104,10 @@ struct connection_config {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds{10}};
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds{10}};
   std::chrono::milliseconds pong_timeout{std::chrono::seconds{10}};
+  /// An address whose server stopped answering (no PONG, or no AUTH_OK after the TCP
+  /// connect) is tried last for this long. A frozen or hung host still completes TCP connects
+  /// from its kernel's backlog, so it would win every race and hang every handshake.
+  std::chrono::milliseconds demote_unresponsive{std::chrono::seconds{60}};
   std::chrono::milliseconds ack_delay{200};
   uint32_t ack_every = 16;
   uint64_t seed = 1;  ///< Seeds the backoff and GOAWAY jitter.
@@ -241,6 +245,9 @@ class connection {
   std::vector<endpoint> endpoints_;
   std::vector<endpoint> preferred_;  // from GOAWAY; tried first in the next round only
   std::vector<endpoint> round_;      // this round's addresses, in the order they are tried
+  // Addresses that stopped answering, tried last until their time (demote_unresponsive).
+  std::vector<std::pair<endpoint, event_loop::clock::time_point>> demoted_;
+  endpoint session_endpoint_;  // of the session or handshake in progress
   std::chrono::milliseconds dispatch_waited_{0};
   heartbeat_policy heartbeat_;
   backoff backoff_;

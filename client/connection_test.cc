@@ -211,6 +211,25 @@ TEST_F(ConnectionTest, APongTimeoutReconnectsWithBackoff) {
   EXPECT_EQ(server.accepted, 2u);
 }
 
+// A frozen host's kernel still accepts TCP connects: without the demotion the client would
+// connect to the silent server first again, every round.
+TEST_F(ConnectionTest, AnAddressThatStoppedAnsweringIsTriedLastInTheNextRound) {
+  fake_server silent{loop_};
+  silent.answer_pings = false;
+  fake_server alive{loop_};
+  auto c = config({silent.address(), alive.address()});
+  c.reconnect = true;
+  c.heartbeat = heartbeat_config::fixed(milliseconds{10});
+  c.pong_timeout = milliseconds{30};
+  connection conn{loop_, c};
+  conn.start();
+  ASSERT_TRUE(run_until([&] { return conn.state() == connection_state::ready; }));
+  EXPECT_EQ(conn.connected_address(), silent.address());
+  ASSERT_TRUE(run_until([&] { return conn.counters().sessions == 2; }));
+  EXPECT_EQ(conn.connected_address(), alive.address());
+  EXPECT_EQ(silent.accepted, 1u);
+}
+
 TEST_F(ConnectionTest, GoawayIsAckedAndRedirectsToItsAddress) {
   fake_server first{loop_};
   fake_server second{loop_};

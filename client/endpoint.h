@@ -15,6 +15,8 @@ struct endpoint {
   uint16_t port = 0;
 
   std::string to_string() const;
+
+  bool operator==(const endpoint& other) const { return host == other.host && port == other.port; }
 };
 
 /// Parses one "host:port"; on failure returns false and says why in `error`.
