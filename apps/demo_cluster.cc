@@ -154,7 +154,7 @@ demo_member_status demo_cluster::status(size_t i) const {
     return s;
   }
   s.answered = true;
-  s.leader = view.value("leader", "");
+  s.leader = view["leader"].is_string() ? view["leader"].get<std::string>() : "";  // null: none
   s.reachable = view.value("reachable", size_t{0});
   s.has_majority = view.value("has_majority", false);
   const auto& map = view["map"];
