@@ -46,4 +46,7 @@ CAF_ADD_ATOM(tidegate_actors, tidegate::actors, follow_index_atom, "followidx")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, follows_of_atom, "followsof")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, replay_atom, "replay")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, sweep_atom, "sweep")
+// To a node's sync router and topic directory (and from the router to its buckets) on each
+// newly committed shard map.
+CAF_ADD_ATOM(tidegate_actors, tidegate::actors, map_changed_atom, "mapchanged")
 CAF_ADD_ATOM(tidegate_actors, tidegate::actors, zone_atom, "zonedrain")

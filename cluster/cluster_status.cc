@@ -51,10 +51,15 @@ cluster_snapshot cluster_status::snapshot() const {
 void cluster_status::publish_map(shard_map map) {
   auto next = std::make_shared<const shard_map>(std::move(map));
   bool rules_changed = false;
+  bool changed = false;
   {
     std::lock_guard<std::mutex> guard{mutex_};
     rules_changed = map_->version != 0 && next->zone_rules != map_->zone_rules;
+    changed = next->term != map_->term || next->version != map_->version;
     map_ = std::move(next);
+  }
+  if (changed && map_changed_) {
+    map_changed_();
   }
   if (rules_changed && rules_changed_) {
     rules_changed_();

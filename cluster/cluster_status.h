@@ -77,11 +77,15 @@ class cluster_status {
   /// zone rules differ from the previous one's: members drain the sessions now in the wrong
   /// zone. Set once at start, before the controller runs.
   void on_zone_rules_changed(std::function<void()> f) { rules_changed_ = std::move(f); }
+  /// Called likewise with each committed map of another (term, version): requests in flight
+  /// to members the new map no longer names fail instead of waiting (pending_calls).
+  void on_map_changed(std::function<void()> f) { map_changed_ = std::move(f); }
 
  private:
   void derive_peers();  // with mutex_ held
 
   std::function<void()> rules_changed_;
+  std::function<void()> map_changed_;
   mutable std::mutex mutex_;
   cluster_snapshot snapshot_;
   std::shared_ptr<const shard_map> map_ = std::make_shared<const shard_map>();

@@ -201,6 +201,13 @@ std::string node::start_membership(const node_config& cfg) {
       caf::anon_send(registry, zone_atom_v, window);
     }
   });
+  cluster_->on_map_changed([sys = system_.get()] {
+    for (const auto& actor : {sync_router_of(*sys), topic_directory_of(*sys)}) {
+      if (actor) {
+        caf::anon_send(actor, map_changed_atom_v);
+      }
+    }
+  });
   control.state_path = cfg.storage.data_dir + "/cluster-map.state";
   control.max_in_motion = cc.max_moving_shards;
   control.handoff_timeout_ms = cc.handoff_timeout_ms;

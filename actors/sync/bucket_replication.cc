@@ -81,47 +81,67 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
   return fill;
 }
 
-void send(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard, replica_target target,
-          std::shared_ptr<const storage::write_batch> batch, std::function<void(caf::error)> done,
-          int rounds_left) {
-  self->request(target.sink, replica_timeout, replicate_atom_v, shard, target.epoch, target.primary,
-                *batch)
-      .then(
-          [self, ctx, shard, target, batch, done, rounds_left](replica_reply& reply) {
-            if (reply.gaps.empty()) {
-              done({});
-              return;
-            }
-            if (rounds_left <= 0) {
-              done(caf::make_error(sync_errc::not_durable,
-                                   "replica " + target.replica + " is still behind"));
-              return;
-            }
-            auto fill = fill_for(*ctx, shard, *batch, reply.gaps);
-            if (!fill) {
-              done(fill.error());
-              return;
-            }
-            auto filled = std::make_shared<const storage::write_batch>(std::move(*fill));
-            // The fill first (it may itself take rounds), then the batch again.
-            send(
-                self, ctx, shard, target, filled,
-                [self, ctx, shard, target, batch, done, rounds_left](caf::error err) {
-                  if (err) {
-                    done(std::move(err));
-                    return;
-                  }
-                  send(self, ctx, shard, target, batch, done, rounds_left - 1);
-                },
-                rounds_left - 1);
-          },
-          [done](caf::error& err) { done(std::move(err)); });
+void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr ctx, uint16_t shard,
+          replica_target target, std::shared_ptr<const storage::write_batch> batch,
+          std::function<void(caf::error)> done, int rounds_left) {
+  auto sink = target.sink;
+  auto epoch = target.epoch;
+  auto primary = target.primary;
+  calls->request<replica_reply>(
+      self, sink, shard, caf::duration{replica_timeout},
+      [self, calls, ctx, shard, target, batch, done, rounds_left](replica_reply& reply) {
+        if (reply.gaps.empty()) {
+          done({});
+          return;
+        }
+        if (rounds_left <= 0) {
+          done(caf::make_error(sync_errc::not_durable,
+                               "replica " + target.replica + " is still behind"));
+          return;
+        }
+        auto fill = fill_for(*ctx, shard, *batch, reply.gaps);
+        if (!fill) {
+          done(fill.error());
+          return;
+        }
+        auto filled = std::make_shared<const storage::write_batch>(std::move(*fill));
+        // The fill first (it may itself take rounds), then the batch again.
+        send(
+            self, calls, ctx, shard, target, filled,
+            [self, calls, ctx, shard, target, batch, done, rounds_left](caf::error err) {
+              if (err) {
+                done(std::move(err));
+                return;
+              }
+              send(self, calls, ctx, shard, target, batch, done, rounds_left - 1);
+            },
+            rounds_left - 1);
+      },
+      [done](caf::error& err) { done(std::move(err)); }, replicate_atom_v, shard, epoch,
+      std::move(primary), *batch);
 }
 
 }  // namespace
 
-void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
-               replica_target target, std::shared_ptr<const storage::write_batch> batch,
+pending_calls::still_named_fn replica_still_named(sync_context_ptr ctx) {
+  return [ctx = std::move(ctx)](uint16_t shard, const caf::actor_addr& target) {
+    if (!ctx->replica_of) {
+      return true;
+    }
+    auto now = ctx->replica_of(shard);
+    return now && now->sink && now->sink.address() == target;
+  };
+}
+
+caf::error replica_lost() {
+  return caf::make_error(sync_errc::not_durable,
+                         "the link to the shard's replica dropped before it confirmed the write:"
+                         " retry with the same msg_id");
+}
+
+void replicate(caf::event_based_actor* self, pending_calls& calls, sync_context_ptr ctx,
+               uint16_t shard, replica_target target,
+               std::shared_ptr<const storage::write_batch> batch,
                std::function<void(caf::error)> done) {
   if (!target.sink) {
     done(caf::make_error(
@@ -129,12 +149,12 @@ void replicate(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shar
         "replica " + target.replica + " of shard " + std::to_string(shard) + " is not reachable"));
     return;
   }
-  send(self, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
+  send(self, &calls, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
        max_rounds);
 }
 
-void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shard,
-               replica_target target, const std::vector<replica_gap>& gaps,
+void fill_gaps(caf::event_based_actor* self, pending_calls& calls, sync_context_ptr ctx,
+               uint16_t shard, replica_target target, const std::vector<replica_gap>& gaps,
                std::function<void(caf::error)> done) {
   auto fill = fill_for(*ctx, shard, storage::write_batch{}, gaps);
   if (!fill) {
@@ -145,7 +165,7 @@ void fill_gaps(caf::event_based_actor* self, sync_context_ptr ctx, uint16_t shar
     done({});  // nothing to send: the replica is not behind after all
     return;
   }
-  replicate(self, std::move(ctx), shard, std::move(target),
+  replicate(self, calls, std::move(ctx), shard, std::move(target),
             std::make_shared<const storage::write_batch>(std::move(*fill)), std::move(done));
 }
 

@@ -1,5 +1,8 @@
 #include "actors/sync/pending_calls.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "actors/atoms.h"
 #include "actors/sync/sync_errc.h"
 
@@ -18,13 +21,6 @@ uint64_t pending_calls::open(caf::event_based_actor* self, const caf::actor& tar
   auto number = next_++;
   open_[target.address()].emplace(
       number, call{shard, remote, std::chrono::steady_clock::now(), std::move(fail)});
-  if (remote) {
-    ++remote_open_;
-    if (!sweep_scheduled_) {
-      sweep_scheduled_ = true;
-      self->delayed_send(caf::actor_cast<caf::actor>(self), sweep_period, sweep_atom_v);
-    }
-  }
   return number;
 }
 
@@ -43,9 +39,6 @@ std::optional<pending_calls::fail_fn> pending_calls::take(const caf::actor_addr&
   if (i->second.empty()) {
     open_.erase(i);
   }
-  if (out.remote) {
-    --remote_open_;
-  }
   return std::move(out.fail);
 }
 
@@ -60,52 +53,63 @@ bool pending_calls::on_down(const caf::down_msg& msg, const caf::error& why) {
   auto calls = std::move(i->second);
   open_.erase(i);
   for (auto& [number, c] : calls) {
-    if (c.remote) {
-      --remote_open_;
-    }
     auto err = why;
     c.fail(err);
   }
   return true;
 }
 
-void pending_calls::sweep(caf::event_based_actor* self,
-                          const std::function<shard_route(uint16_t)>& route,
-                          const std::function<caf::actor(const shard_route&)>& target_of) {
-  sweep_scheduled_ = false;
-  auto now = std::chrono::steady_clock::now();
+void pending_calls::sweep(caf::event_based_actor* self, const still_named_fn& still_named) {
+  using clock = std::chrono::steady_clock;
+  auto now = clock::now();
+  if (sweep_due_ <= now) {
+    sweep_due_ = {};
+  }
+  std::optional<clock::time_point> next;  // when the oldest young denied call is stale
   std::vector<fail_fn> failed;
   for (auto i = open_.begin(); i != open_.end();) {
     auto& calls = i->second;
     for (auto j = calls.begin(); j != calls.end();) {
       auto& c = j->second;
-      if (!c.remote || now - c.since < stale_after || !route) {
+      if (!c.remote || still_named(c.shard, i->first)) {
         ++j;
         continue;
       }
-      auto r = route(c.shard);
-      auto target = r.at == shard_route::where::remote ? target_of(r) : caf::actor{};
-      if (target && target.address() == i->first) {
+      if (now - c.since < stale_after) {
+        next = std::min(next.value_or(clock::time_point::max()), c.since + stale_after);
         ++j;
         continue;
       }
-      --remote_open_;
       failed.push_back(std::move(c.fail));
       j = calls.erase(j);
     }
     i = calls.empty() ? open_.erase(i) : std::next(i);
   }
+  // One pending sweep_atom at a time, the earliest needed; each sweep schedules the next.
+  if (next && (sweep_due_ == clock::time_point{} || *next < sweep_due_)) {
+    sweep_due_ = *next;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - now);
+    self->delayed_send(caf::actor_cast<caf::actor>(self), wait + std::chrono::milliseconds{1},
+                       sweep_atom_v);
+  }
   // Failing runs callers' code, which may open calls: only after the walk.
   for (auto& fail : failed) {
     auto err = caf::make_error(sync_errc::shard_unavailable,
-                               "the shard's primary changed while the request was on its way;"
+                               "the shard map no longer names the member this request went to;"
                                " it may have been applied: retry with the same msg_id");
     fail(err);
   }
-  if (remote_open_ > 0 && !sweep_scheduled_) {
-    sweep_scheduled_ = true;
-    self->delayed_send(caf::actor_cast<caf::actor>(self), sweep_period, sweep_atom_v);
-  }
+}
+
+pending_calls::still_named_fn routed_to(std::function<shard_route(uint16_t)> route,
+                                        caf::actor shard_route::*service) {
+  return [route = std::move(route), service](uint16_t shard, const caf::actor_addr& target) {
+    if (!route) {
+      return true;  // no cluster: nothing moves
+    }
+    auto r = route(shard);
+    return r.at == shard_route::where::remote && (r.*service).address() == target;
+  };
 }
 
 size_t pending_calls::size() const {

@@ -19,26 +19,26 @@
 
 namespace tidegate::actors {
 
-/// The requests a sync router or topic directory sent on its callers' behalf and has no answer
-/// for yet: to its own buckets, and to the router or directory of the member that is a
-/// shard's primary. Owned by the actor's state and used on its thread only.
+/// The requests an actor sent for a shard and has no answer for yet: a sync router's or topic
+/// directory's to its buckets and to the router or directory of the member that is a shard's
+/// primary; a sync bucket's or catch-up's to the replica's sink. Owned by the actor's state
+/// and used on its thread only.
 ///
-/// Why not delegate: a request delegated to a member that dies waits out its timeout, since
-/// nothing else ever answers it. Here each target is monitored, and its calls fail at once
-/// when it goes down (a killed member: within milliseconds of its sockets closing). A frozen
-/// member keeps its sockets, so calls to another member also fail once the shard map stops
-/// naming it the primary of their shard (sweep()), a second or two after it froze. Either
-/// failure is retryable: the op may have been applied there, and a retry with the same
-/// msg_id gets its original version.
+/// Why not delegate, or a plain request: a request to a member that dies waits out its
+/// timeout, since nothing else ever answers it. Here each target is monitored, and its calls
+/// fail at once when it goes down (a killed member: within milliseconds of its sockets
+/// closing). A frozen member keeps its sockets, so calls to another member also fail once the
+/// shard map stops naming it for their shard (sweep(), on each new map), a second or so after
+/// it froze. Either failure is retryable: the op may have been applied there, and a retry with
+/// the same msg_id gets its original version.
 ///
-/// The owner's down handler calls on_down(); its handler for sweep_atom calls sweep().
+/// The owner's down handler calls on_down(); its handlers for map_changed_atom and
+/// sweep_atom call sweep().
 class pending_calls {
  public:
-  /// A call to another member still open after this long is failed once the shard map no
-  /// longer routes its shard to the member (a hand-off's replay answers well within it).
+  /// A call to another member is failed for a map that no longer names its target only once
+  /// it is this old (a hand-off's replay, or the old replica's answer, comes well within it).
   static constexpr std::chrono::milliseconds stale_after{1000};
-  /// How often open calls to other members are compared with the shard map.
-  static constexpr std::chrono::milliseconds sweep_period{250};
   /// A request to another member fails after this at the latest (its link may stay up while
   /// it is frozen, and its shards may stay routed to it when no replica can take over).
   static constexpr std::chrono::seconds remote_timeout{10};
@@ -89,11 +89,11 @@ class pending_calls {
   /// stops watching it. Returns whether it was watched here.
   bool on_down(const caf::down_msg& msg, const caf::error& why);
 
-  /// On sweep_atom: fails the calls to other members open for `stale_after` whose shard
-  /// `route` no longer sends to their target (`target_of(route)`, invalid when the shard is
-  /// not remote); schedules the next sweep while any call to another member is open.
-  void sweep(caf::event_based_actor* self, const std::function<shard_route(uint16_t)>& route,
-             const std::function<caf::actor(const shard_route&)>& target_of);
+  /// On a new shard map, and on the sweep_atom this schedules: fails the calls to other
+  /// members open for `stale_after` that `still_named(shard, target)` denies, and has `self`
+  /// sent sweep_atom for when the next younger denied one is that old.
+  using still_named_fn = std::function<bool(uint16_t shard, const caf::actor_addr& target)>;
+  void sweep(caf::event_based_actor* self, const still_named_fn& still_named);
 
   size_t size() const;
 
@@ -113,8 +113,13 @@ class pending_calls {
   std::unordered_set<caf::actor_addr> watched_;
   std::unordered_map<caf::actor_addr, std::unordered_map<uint64_t, call>> open_;
   uint64_t next_ = 0;
-  size_t remote_open_ = 0;
-  bool sweep_scheduled_ = false;
+  // When the sweep_atom last scheduled arrives (none pending: the epoch).
+  std::chrono::steady_clock::time_point sweep_due_{};
 };
+
+/// For sweep() of calls to the shards' primaries: true while `route` sends `shard` to another
+/// member whose `service` (&shard_route::router or &shard_route::topics) is `target`.
+pending_calls::still_named_fn routed_to(std::function<shard_route(uint16_t)> route,
+                                        caf::actor shard_route::*service);
 
 }  // namespace tidegate::actors

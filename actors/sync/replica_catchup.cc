@@ -37,6 +37,7 @@ struct catchup_state {
   std::chrono::milliseconds period{1000};
   std::shared_ptr<pass> running;   // at most one at a time
   std::deque<catchup_work> queue;  // the shards still to pass over in this period
+  pending_calls calls;             // replication requests to the replicas' sinks
 };
 
 using catchup_actor = caf::stateful_actor<catchup_state>;
@@ -146,7 +147,7 @@ void next_step(catchup_actor* self) {
   if (!p->batches.empty()) {
     auto batch = std::make_shared<const storage::write_batch>(std::move(p->batches.front()));
     p->batches.pop_front();
-    replicate(self, st.ctx, p->shard, p->target, std::move(batch), then);
+    replicate(self, st.calls, st.ctx, p->shard, p->target, std::move(batch), then);
     return;
   }
   if (!p->checks.empty()) {
@@ -165,7 +166,8 @@ void next_step(catchup_actor* self) {
                 then({});
                 return;
               }
-              fill_gaps(self, st.ctx, st.running->shard, st.running->target, reply.gaps, then);
+              fill_gaps(self, st.calls, st.ctx, st.running->shard, st.running->target, reply.gaps,
+                        then);
             },
             [then](caf::error& err) { then(std::move(err)); });
     return;
@@ -231,6 +233,8 @@ caf::behavior replica_catchup(catchup_actor* self, sync_context_ptr ctx,
                               std::chrono::milliseconds period) {
   self->state.ctx = std::move(ctx);
   self->state.period = period;
+  self->set_down_handler(
+      [self](caf::down_msg& msg) { self->state.calls.on_down(msg, replica_lost()); });
   self->send(self, catchup_atom_v);
   return {
       [self](catchup_atom) {

@@ -85,6 +85,7 @@ struct bucket_state {
   // one stream (replica, epoch); cleared when the map names another.
   std::unordered_map<std::string, uint64_t> replicated;
   std::string stream;
+  pending_calls calls;  // replication requests to the replica's sink
 };
 
 using bucket_actor = caf::stateful_actor<bucket_state>;
@@ -167,7 +168,7 @@ void confirm(bucket_actor* self, const std::string& owner, uint64_t version,
   }
   auto batch = std::make_shared<storage::write_batch>();
   batch->appends.push_back({st.shard, std::move(*record)});
-  replicate(self, st.ctx, st.shard, *target, std::move(batch),
+  replicate(self, st.calls, st.ctx, st.shard, *target, std::move(batch),
             [self, owner, version, then, stream = st.stream](caf::error err) {
               if (!err && self->state.stream == stream) {
                 auto& replicated = self->state.replicated[owner];
@@ -369,7 +370,7 @@ void flush(bucket_actor* self) {
             // Acknowledged (and delivered) only once the replica applied it too (RPO = 0).
             // If it does not, the ops stay committed here but unacknowledged; the backend's
             // retry (same msg_id) finds them and waits for the replica again.
-            replicate(self, self->state.ctx, self->state.shard, *target, copy,
+            replicate(self, self->state.calls, self->state.ctx, self->state.shard, *target, copy,
                       [complete, fail_all](caf::error err) {
                         if (err) {
                           fail_all(err);
@@ -416,7 +417,8 @@ void write_delivery(bucket_actor* self, storage::write_batch batch,
             if (target) {
               // Delivery state is copied as well, not awaited: a replica that misses it
               // re-delivers some versions after a failover (clients drop repeats by version).
-              replicate(self, self->state.ctx, self->state.shard, *target, copy, [](caf::error) {});
+              replicate(self, self->state.calls, self->state.ctx, self->state.shard, *target, copy,
+                        [](caf::error) {});
             }
           },
           [self, settle](caf::error& err) {
@@ -537,6 +539,8 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
     self->state.tracker.emplace(*self->state.ctx->store, *self->state.ctx->deliveries, shard,
                                 bucket);
   }
+  self->set_down_handler(
+      [self](caf::down_msg& msg) { self->state.calls.on_down(msg, replica_lost()); });
   return {
       [self](publish_atom, publish_request& req) { return publish(self, req); },
       [self](publish_atom, publish_batch& batch) { return publish_all(self, batch); },
@@ -558,6 +562,10 @@ caf::behavior sync_bucket(bucket_actor* self, sync_context_ptr ctx, const bucket
           write_delivery(self, std::move(out));
         }
       },
+      [self](map_changed_atom) {
+        self->state.calls.sweep(self, replica_still_named(self->state.ctx));
+      },
+      [self](sweep_atom) { self->state.calls.sweep(self, replica_still_named(self->state.ctx)); },
       [self](reload_atom, sync_context_ptr& ctx) {
         // New limits and retention from now on; versions and heads are untouched. A bucket
         // removed from the config stops (its ops stay on disk, served again if it returns).

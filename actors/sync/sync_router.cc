@@ -106,6 +106,11 @@ shard_route route_of(router_actor* self, const std::string& owner) {
                        sender && sender->node() != self->node());
 }
 
+// Fails the calls to other members' routers that the shard map no longer names.
+void sweep_calls(router_actor* self) {
+  self->state.calls.sweep(self, routed_to(self->state.ctx->route, &shard_route::router));
+}
+
 caf::error unavailable(const shard_route& route) {
   return caf::make_error(sync_errc::shard_unavailable, route.why);
 }
@@ -439,10 +444,13 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         const auto& ctx = self->state.ctx;
         self->state.held.replay(self, ctx->route, [](const shard_route& r) { return r.router; });
       },
-      [self](sweep_atom) {
-        const auto& ctx = self->state.ctx;
-        self->state.calls.sweep(self, ctx->route, [](const shard_route& r) { return r.router; });
+      [self](map_changed_atom) {
+        sweep_calls(self);
+        for (auto& [key, bucket] : self->state.buckets) {
+          self->send(bucket, map_changed_atom_v);
+        }
       },
+      [self](sweep_atom) { sweep_calls(self); },
       [self](reload_atom, sync_context_ptr& ctx) -> caf::result<caf::ok_atom> {
         if (auto why = reload_conflict(self->state.ctx->config, ctx->config); !why.empty()) {
           return caf::make_error(sync_errc::reload_refused, why);

@@ -63,8 +63,9 @@ caf::expected<followed_topics> read_follows(const sync_context& ctx, const std::
   return out;
 }
 
-void write_follows(caf::event_based_actor* self, sync_context_ptr ctx, const std::string& topic,
-                   uint64_t since, bool follow, const std::vector<std::string>& users,
+void write_follows(caf::event_based_actor* self, pending_calls& replication, sync_context_ptr ctx,
+                   const std::string& topic, uint64_t since, bool follow,
+                   const std::vector<std::string>& users,
                    std::function<void(caf::expected<follow_outcomes>)> done) {
   const auto& cfg = ctx->config;
   if (ctx->follows == nullptr) {
@@ -137,7 +138,7 @@ void write_follows(caf::event_based_actor* self, sync_context_ptr ctx, const std
   auto shards = std::make_shared<std::map<uint16_t, storage::write_batch>>(std::move(by_shard));
   self->request(writer, caf::infinite, write_atom_v, std::move(all))
       .then(
-          [self, ctx, write, shards](caf::unit_t) {
+          [self, &replication, ctx, write, shards](caf::unit_t) {
             // Each shard's part goes to that shard's replica, awaited like a SYNC op: a
             // follow that was answered survives the loss of this node.
             for (auto& [shard, batch] : *shards) {
@@ -146,7 +147,7 @@ void write_follows(caf::event_based_actor* self, sync_context_ptr ctx, const std
                 continue;
               }
               ++write->pending;
-              replicate(self, ctx, shard, *target,
+              replicate(self, replication, ctx, shard, *target,
                         std::make_shared<const storage::write_batch>(std::move(batch)),
                         [write](caf::error err) { write->settle(std::move(err)); });
             }

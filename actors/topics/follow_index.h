@@ -8,6 +8,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/sync/pending_calls.h"
 #include "actors/sync/sync_context.h"
 #include "actors/topics/topic_messages.h"
 
@@ -25,9 +26,11 @@ caf::expected<followed_topics> read_follows(const sync_context& ctx, const std::
 /// as each one's state and the per-user maximum allow, and calls `done` with one outcome per
 /// user, in order, once the change is committed here and applied by the replica of each
 /// user's shard. Every user's shard must be served here (the caller checked the route). Runs
-/// on `self`, whose requests carry the writer's and the replicas' answers.
-void write_follows(caf::event_based_actor* self, sync_context_ptr ctx, const std::string& topic,
-                   uint64_t since, bool follow, const std::vector<std::string>& users,
+/// on `self`, whose requests carry the writer's and the replicas' answers (those kept in
+/// `replication`).
+void write_follows(caf::event_based_actor* self, pending_calls& replication, sync_context_ptr ctx,
+                   const std::string& topic, uint64_t since, bool follow,
+                   const std::vector<std::string>& users,
                    std::function<void(caf::expected<follow_outcomes>)> done);
 
 /// Tells the topic relays of this node (`local`, if valid) and of the other members that

@@ -89,6 +89,7 @@ struct topic_state {
   // passivation only if it forwarded no more than that.
   uint64_t handled = 0;
   uint64_t handled_at_last_check = 0;
+  pending_calls replication;  // writes sent to the replica's sink, not confirmed yet
 };
 
 using topic_actor = caf::stateful_actor<topic_state>;
@@ -215,7 +216,7 @@ void confirm(topic_actor* self, uint64_t version, std::function<void(caf::error)
   }
   auto batch = std::make_shared<storage::write_batch>();
   batch->appends.push_back({st.shard, std::move(*record)});
-  replicate(self, st.ctx, st.shard, *target, std::move(batch),
+  replicate(self, st.replication, st.ctx, st.shard, *target, std::move(batch),
             [self, version, then](caf::error err) {
               if (!err) {
                 advance(self, version, {});
@@ -304,8 +305,8 @@ void flush(topic_actor* self) {
               return;
             }
             // Acknowledged and delivered only once the replica applied it too (RPO = 0).
-            replicate(self, self->state.ctx, self->state.shard, *target, copy,
-                      [self, msgs](caf::error err) { flushed(self, msgs, err); });
+            replicate(self, self->state.replication, self->state.ctx, self->state.shard, *target,
+                      copy, [self, msgs](caf::error err) { flushed(self, msgs, err); });
           },
           [self, msgs](caf::error& err) {
             // Storage is the truth: a writer that failed after committing moved the head.
@@ -390,7 +391,8 @@ void write_follower_count(topic_actor* self, uint64_t followers) {
       .then(
           [self, target, copy](caf::unit_t) {
             if (target) {
-              replicate(self, self->state.ctx, self->state.shard, *target, copy, [](caf::error) {});
+              replicate(self, self->state.replication, self->state.ctx, self->state.shard, *target,
+                        copy, [](caf::error) {});
             }
           },
           [](caf::error&) {});
@@ -787,7 +789,11 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
   if (st.confirmed < st.durable) {
     confirm(self, st.durable, [](caf::error) {});
   }
-  self->set_down_handler([self](caf::down_msg& msg) { self->state.relays.erase(msg.source); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (!self->state.replication.on_down(msg, replica_lost())) {
+      self->state.relays.erase(msg.source);
+    }
+  });
   schedule_idle_check(self);
   return {
       [self](publish_atom, topic_publish& msg) {
@@ -797,6 +803,12 @@ caf::behavior topic(topic_actor* self, sync_context_ptr ctx, caf::actor director
       [self](caf::flush_atom) {
         self->state.flush_scheduled = false;
         flush(self);
+      },
+      [self](map_changed_atom) {
+        self->state.replication.sweep(self, replica_still_named(self->state.ctx));
+      },
+      [self](sweep_atom) {
+        self->state.replication.sweep(self, replica_still_named(self->state.ctx));
       },
       [self](follow_atom, const std::string&, std::vector<std::string>& users) {
         ++self->state.handled;

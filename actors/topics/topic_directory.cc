@@ -13,6 +13,7 @@
 
 #include "actors/atoms.h"
 #include "actors/names.h"
+#include "actors/sync/bucket_replication.h"
 #include "actors/sync/held_requests.h"
 #include "actors/sync/pending_calls.h"
 #include "actors/sync/sync_errc.h"
@@ -36,8 +37,9 @@ struct directory_state {
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   // Every topic actor alive, for the exit functor (which runs after the state is gone).
   std::shared_ptr<std::vector<caf::actor>> spawned = std::make_shared<std::vector<caf::actor>>();
-  held_requests held;   // requests of shards sealed for a hand-off
-  pending_calls calls;  // requests forwarded to other members' directories
+  held_requests held;         // requests of shards sealed for a hand-off
+  pending_calls calls;        // requests forwarded to other members' directories
+  pending_calls replication;  // follow index writes sent to the users' shards' replicas
 };
 
 using directory_actor = caf::stateful_actor<directory_state>;
@@ -112,6 +114,12 @@ caf::result<caf::message> forward(directory_actor* self, const std::string& topi
   return self->delegate(*actor, std::forward<Ts>(xs)...);
 }
 
+// Fails the calls to other members' directories that the shard map no longer names.
+void sweep_calls(directory_actor* self) {
+  self->state.calls.sweep(self, routed_to(self->state.ctx->route, &shard_route::topics));
+  self->state.replication.sweep(self, replica_still_named(self->state.ctx));
+}
+
 // The route of `user`'s shard for the current message (route_request()).
 shard_route user_route(directory_actor* self, const std::string& user) {
   const auto& ctx = *self->state.ctx;
@@ -161,7 +169,7 @@ caf::result<follow_outcomes> write_user_follows(directory_actor* self, const std
     }
   }
   auto promise = self->make_response_promise<follow_outcomes>();
-  write_follows(self, self->state.ctx, topic, since, follow, users,
+  write_follows(self, self->state.replication, self->state.ctx, topic, since, follow, users,
                 [promise](caf::expected<follow_outcomes> outcomes) mutable {
                   if (outcomes) {
                     promise.deliver(std::move(*outcomes));
@@ -180,7 +188,8 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
     auto lost = caf::make_error(sync_errc::shard_unavailable,
                                 "the link to the shard's primary dropped before it answered;"
                                 " it may have been applied: retry");
-    if (!self->state.calls.on_down(msg, lost)) {
+    if (!self->state.calls.on_down(msg, lost)
+        && !self->state.replication.on_down(msg, replica_lost())) {
       forget(self, msg.source);
     }
   });
@@ -215,10 +224,13 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
         self->state.held.replay(self, self->state.ctx->route,
                                 [](const shard_route& r) { return r.topics; });
       },
-      [self](sweep_atom) {
-        self->state.calls.sweep(self, self->state.ctx->route,
-                                [](const shard_route& r) { return r.topics; });
+      [self](map_changed_atom) {
+        sweep_calls(self);
+        for (auto& [name, t] : self->state.topics) {
+          self->send(t.actor, map_changed_atom_v);
+        }
       },
+      [self](sweep_atom) { sweep_calls(self); },
       [self](follows_of_atom, const std::string& user) { return follows_of(self, user); },
       [self](follow_index_atom, const std::string& topic, uint64_t since, bool follow,
              const std::vector<std::string>& users) {
