@@ -215,11 +215,11 @@ void add_failover_command(CLI::App& bench, command_runner& run) {
       ->capture_default_str()
       ->check(CLI::IsMember({"kill", "stop"}));
   cmd->add_option("--client-heartbeat-ms", opts->client_heartbeat_ms,
-                  "The clients' ping interval (0: 120000 with kill, 1000 with stop)")
+                  "The clients' ping interval (0: 120000 with kill, 2000 with stop)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{0}, uint32_t{600'000}));
   cmd->add_option("--client-pong-timeout-ms", opts->client_pong_timeout_ms,
-                  "How late a pong may be before a client reconnects (0: 10000 with kill, 1000 "
+                  "How late a pong may be before a client reconnects (0: 10000 with kill, 3000 "
                   "with stop)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{0}, uint32_t{600'000}));

@@ -211,7 +211,9 @@ struct figures {
   long long markers_acked_ms = -1;
   long long reconnected_ms = -1;
   long long resynced_ms = -1;
-  long long rejoined_ms = -1;  // "stop": from SIGCONT
+  long long rejoined_ms = -1;    // "stop": from SIGCONT
+  long long rebalanced_ms = -1;  // "stop": from SIGCONT
+  uint64_t clients_marked = 0;   // clients that got their marker
   uint32_t clients_on_victim = 0;
 };
 
@@ -232,9 +234,11 @@ void print(const failover_options& o, const figures& f) {
               {"rto_ms", f.rto_ms},
               {"markers_acked_ms", f.markers_acked_ms},
               {"reconnected_ms", f.reconnected_ms},
-              {"resynced_ms", f.resynced_ms}};
+              {"resynced_ms", f.resynced_ms},
+              {"clients_resynced", f.clients_marked}};
   if (freeze) {
     report["rejoined_ms"] = f.rejoined_ms;
+    report["rebalanced_ms"] = f.rebalanced_ms;
   }
   if (o.json) {
     std::cout << report.dump() << std::endl;
@@ -254,9 +258,11 @@ void print(const failover_options& o, const figures& f) {
             << "  RTO (first acked write)     " << ms(f.rto_ms) << "\n"
             << "  markers acknowledged        " << ms(f.markers_acked_ms) << "\n"
             << "  clients reconnected         " << ms(f.reconnected_ms) << "\n"
-            << "  clients resynced            " << ms(f.resynced_ms) << "\n";
+            << "  clients resynced            " << ms(f.resynced_ms) << " (" << f.clients_marked
+            << " of " << o.clients << ")\n";
   if (freeze) {
-    std::cout << "  n1 in sync again after SIGCONT " << ms(f.rejoined_ms) << "\n";
+    std::cout << "  after SIGCONT: n1 a member on the current map " << ms(f.rejoined_ms)
+              << ", every shard in sync and placed " << ms(f.rebalanced_ms) << "\n";
   }
   std::cout << "  (times from the " << (freeze ? "SIGSTOP" : "SIGKILL") << ")\n";
 }
@@ -338,10 +344,13 @@ int run_failover_bench(const failover_options& o) {
   co.clients = o.clients;
   co.reconnect = true;
   bool freeze = o.signal == "stop";
-  co.heartbeat_ms = o.client_heartbeat_ms > 0 ? o.client_heartbeat_ms : freeze ? 1'000 : 120'000;
+  co.heartbeat_ms = o.client_heartbeat_ms > 0 ? o.client_heartbeat_ms : freeze ? 2'000 : 120'000;
   co.pong_timeout_ms = o.client_pong_timeout_ms > 0 ? o.client_pong_timeout_ms
-                       : freeze                     ? 1'000
+                       : freeze                     ? 3'000
                                                     : 10'000;
+  if (freeze) {
+    co.handshake_timeout_s = 10;  // the SDK's default; 60 s would hide a stuck client
+  }
   sync_clients clients{co, seconds{600}};
   if (clients.wait_ready(steady::now() + seconds{120}) != o.clients) {
     std::cerr << "tidegate bench: only " << clients.ready() << " of " << o.clients
@@ -426,15 +435,32 @@ int run_failover_bench(const failover_options& o) {
   for (auto& th : markers) {
     th.join();
   }
+  f.clients_marked = clients.marked();
   clients.stop();
   if (freeze) {
-    // n1 resumes with its old map: it must learn the new one, give up the shards it was
-    // primary of, and catch up as their replica before every member reports every replica
-    // in sync again.
+    // n1 resumes with its old map: it must be seen again and learn the new map (rejoined);
+    // then its home-zone shards move back to it by hand-off, at most
+    // cluster.max_moving_shards at a time, until nothing moves and every replica is in sync
+    // (rebalanced).
     auto resumed_at = steady::now();
     ::kill(nodes[0]->pid(), SIGCONT);
     f.rejoined_ms = time_until(
-        resumed_at, [&] { return serving(targets[0]) && serving(targets[1]); }, milliseconds{10});
+        resumed_at,
+        [&] {
+          auto mine = get_json(targets[0], "/cluster");
+          auto theirs = get_json(targets[1], "/cluster");
+          return mine && theirs && state_of(*theirs, "n1") == "up"
+                 && mine->value("has_majority", false)
+                 && (*mine)["map"].value("version", 0) == (*theirs)["map"].value("version", 0);
+        },
+        milliseconds{10});
+    f.rebalanced_ms = time_until(
+        resumed_at,
+        [&] {
+          auto v = get_json(targets[1], "/cluster");
+          return serving(targets[1]) && v && (*v)["map"].value("moving", 1) == 0;
+        },
+        milliseconds{50});
     nodes[0]->stop();
   }
   for (size_t i = 1; i < nodes.size(); ++i) {
@@ -443,7 +469,7 @@ int run_failover_bench(const failover_options& o) {
   print(o, f);
   bool complete = f.detection_ms >= 0 && f.promotion_ms >= 0 && f.rto_ms >= 0
                   && f.markers_acked_ms >= 0 && f.reconnected_ms >= 0 && f.resynced_ms >= 0
-                  && (!freeze || f.rejoined_ms >= 0);
+                  && (!freeze || (f.rejoined_ms >= 0 && f.rebalanced_ms >= 0));
   return complete ? 0 : 1;
 }
 

@@ -21,7 +21,7 @@ struct failover_options {
   /// "kill" (SIGKILL) or "stop" (SIGSTOP, then SIGCONT once the clients resynced).
   std::string signal = "kill";
   /// The clients' heartbeat and pong timeout; 0: 120 s and 10 s for "kill" (the kernel closes
-  /// a killed node's sockets), 1 s and 1 s for "stop" (only a late pong shows a frozen node).
+  /// a killed node's sockets), 2 s and 3 s for "stop" (only a late pong shows a frozen node).
   uint32_t client_heartbeat_ms = 0;
   uint32_t client_pong_timeout_ms = 0;
   bool json = false;
@@ -31,7 +31,8 @@ struct failover_options {
 /// the kill: detection (a survivor sees n1 unreachable), promotion (no shard has n1 as
 /// primary), RTO (the first acknowledged write to a shard n1 was primary of), reconnection of
 /// every client, and resync (every client holds an op published after the kill); for "stop",
-/// also how long n1 takes after SIGCONT to be back as an in-sync member. Returns 0 if every
+/// also how long after SIGCONT n1 is a member on the current map again, and every shard is
+/// back in place with its replica in sync. Returns 0 if every
 /// phase completed within its bound.
 int run_failover_bench(const failover_options& opts);
 

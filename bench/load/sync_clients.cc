@@ -131,7 +131,8 @@ void sync_clients::run(std::chrono::seconds lifetime) {
     config.pong_timeout = milliseconds{opts_.pong_timeout_ms};
     config.reconnect = opts_.reconnect;
     config.connect_timeout = std::chrono::seconds{opts_.connect_timeout_s};
-    config.handshake_timeout = std::chrono::seconds{opts_.connect_timeout_s};
+    config.handshake_timeout = std::chrono::seconds{
+        opts_.handshake_timeout_s > 0 ? opts_.handshake_timeout_s : opts_.connect_timeout_s};
     config.seed = i + 1;
     if (opts_.addresses.front().rfind("127.", 0) == 0) {
       config.source_address = "127.0.0." + std::to_string(2 + i % 16);  // see connections_worker

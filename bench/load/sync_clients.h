@@ -18,6 +18,9 @@ struct sync_clients_options {
   std::string secret;
   uint32_t clients = 0;  ///< Users u0..u(N-1), one device each.
   uint32_t connect_timeout_s = 60;
+  /// From the TCP connect to AUTH_OK (0: connect_timeout_s). A frozen node completes TCP
+  /// connects from its backlog and never answers: a client waits this long there.
+  uint32_t handshake_timeout_s = 0;
   /// Each client pings this often and drops a session whose pong is this late: how fast
   /// clients of a frozen node (not a killed one, whose sockets close) notice it.
   uint32_t heartbeat_ms = 120'000;
