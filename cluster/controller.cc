@@ -332,6 +332,19 @@ caf::behavior controller(controller_actor* self, controller_settings settings,
         if (st.acceptor->commit(map)) {
           persist(self);
           publish_committed(self);
+        } else if (newer(st.acceptor->state().committed, map)) {
+          // The sender re-sends an older map: a leader that was frozen or cut off while a
+          // later term went on without it. Tell it what is in effect.
+          auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+          self->send(sender, map_commit_atom_v, st.acceptor->state().committed);
+          return;
+        }
+        if (st.proposer && newer(map, st.proposer->base())) {
+          // This node leads but another leader committed past its base: it slept through a
+          // later term. Nothing it would propose could be accepted, and with nothing to change
+          // it would propose nothing and keep re-sending its old map for ever. A new prepare
+          // round, above that term, learns the current map from a majority.
+          start_proposer(self, map.term);
         }
       },
   };

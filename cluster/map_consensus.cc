@@ -10,7 +10,10 @@ bool newer(const shard_map& a, const shard_map& b) {
 }
 
 bool map_acceptor::prepare(uint64_t term) {
-  if (term < state_.promised_term) {
+  // Strictly above: a term is promised to one leader only. Two leaders that both believe they
+  // lead (views differ for a moment) would otherwise both gather a majority for one term, and
+  // the second could commit a map built on a base that misses the first one's commits.
+  if (term <= state_.promised_term) {
     return false;
   }
   state_.promised_term = term;

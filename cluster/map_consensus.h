@@ -30,7 +30,8 @@ class map_acceptor {
   explicit map_acceptor(map_state state) : state_(std::move(state)) {}
   const map_state& state() const { return state_; }
 
-  /// A leader prepares `term`: true (a promise) if no higher term was promised.
+  /// A leader prepares `term`: true (a promise) if it is above every term promised so far, so
+  /// each term is promised once. A leader's retry always prepares a new term.
   bool prepare(uint64_t term);
   /// A leader proposes `map`: accepted (true) if its term is at least the promised one and it
   /// is newer than the accepted map.

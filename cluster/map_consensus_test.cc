@@ -37,6 +37,7 @@ TEST(MapConsensusTest, AnAcceptorRefusesAnOlderTermAndAnOlderMap) {
   map_acceptor a{{}};
   ASSERT_TRUE(a.prepare(5));
   EXPECT_FALSE(a.prepare(4));
+  EXPECT_FALSE(a.prepare(5));
   shard_map old;
   old.term = 4;
   old.version = 9;
@@ -85,6 +86,33 @@ TEST(MapConsensusTest, ANewLeaderBuildsOnTheCommittedMapNotOnAStaleHigherVersion
   EXPECT_EQ(three.base().term, 2u);
   EXPECT_EQ(three.base().shards, owners("b"));
   EXPECT_EQ(three.propose(owners("b")).version, 3u);  // above every version seen
+}
+
+// Two members that both believe they lead pick the same term. If an acceptor promised it to
+// both, the second leader could commit a later version built on a base without the first
+// one's committed map: b promises term 1 once, so y never gathers a majority.
+TEST(MapConsensusTest, ATermIsPromisedToOneLeaderOnly) {
+  map_acceptor a{{}}, b{{}}, c{{}};
+  map_proposer x{"a", 0, 2}, y{"c", 0, 2};
+  ASSERT_TRUE(a.prepare(x.term()));
+  x.promised("a", a.state().accepted);
+  ASSERT_TRUE(b.prepare(x.term()));
+  ASSERT_TRUE(x.promised("b", b.state().accepted));
+  ASSERT_TRUE(c.prepare(y.term()));
+  y.promised("c", c.state().accepted);
+  EXPECT_FALSE(b.prepare(y.term()));  // already promised to x
+  EXPECT_FALSE(y.prepared());
+  auto mx = x.propose(owners("a"));
+  a.accept(mx);
+  b.accept(mx);
+  ASSERT_TRUE(x.accepted("a", mx.version) || x.accepted("b", mx.version));
+  // y retries above: its majority now includes a member holding x's map, its base.
+  map_proposer retry{"c", b.state().promised_term, 2};
+  ASSERT_TRUE(c.prepare(retry.term()));
+  retry.promised("c", c.state().accepted);
+  ASSERT_TRUE(b.prepare(retry.term()));
+  ASSERT_TRUE(retry.promised("b", b.state().accepted));
+  EXPECT_EQ(retry.base().shards, owners("a"));
 }
 
 TEST(MapConsensusTest, OnlyOneOfTwoLeadersWithTheSameTermCanCommit) {

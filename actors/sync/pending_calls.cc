@@ -112,12 +112,4 @@ pending_calls::still_named_fn routed_to(std::function<shard_route(uint16_t)> rou
   };
 }
 
-size_t pending_calls::size() const {
-  size_t n = 0;
-  for (const auto& [target, calls] : open_) {
-    n += calls.size();
-  }
-  return n;
-}
-
 }  // namespace tidegate::actors

@@ -95,8 +95,6 @@ class pending_calls {
   using still_named_fn = std::function<bool(uint16_t shard, const caf::actor_addr& target)>;
   void sweep(caf::event_based_actor* self, const still_named_fn& still_named);
 
-  size_t size() const;
-
  private:
   struct call {
     uint16_t shard = 0;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -135,6 +136,35 @@ TEST_F(ClusterMapTest, ANewLeaderResumesFromTheCommittedMap) {
       EXPECT_EQ(after[s].epoch, before[s].epoch) << s;
     }
   }
+}
+
+// The leader is frozen (a hung host, a partition) while the others commit maps in a later
+// term without it. When it resumes it still leads in every view (it is the oldest) but holds
+// the old map: the others answer its re-sent old map with the current one, and it prepares a
+// term above it. Without that it kept its old map for ever and proposed nothing, so it never
+// got shards back and the cluster made no map change until another failure.
+TEST_F(ClusterMapTest, AFrozenLeaderAdoptsTheMapCommittedWithoutItAndGetsShardsBack) {
+  auto old = cluster_.view(1);
+  ASSERT_TRUE(old);
+  ASSERT_EQ(old->leader, "n1");
+  cluster_.signal(0, SIGSTOP);
+  ASSERT_TRUE(cluster_.wait_for(1, map_newer_than(*old, {"n2", "n3"}), settle));
+  std::this_thread::sleep_for(3s);  // a hang of seconds, as a stalled host has
+  auto without = cluster_.view(1);
+  ASSERT_TRUE(without);
+  cluster_.signal(0, SIGCONT);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(cluster_.wait_for(
+        i,
+        [&](const member_view& v) {
+          return v.leader == "n1" && map_newer_than(*without, {"n1", "n2", "n3"})(v);
+        },
+        settle))
+        << cluster_.name(i);
+  }
+  auto now = cluster_.view(0);
+  ASSERT_TRUE(now);
+  EXPECT_GT(now->map_term, without->map_term);  // n1 led again through a new prepare
 }
 
 TEST_F(ClusterMapTest, TheMapSurvivesARestartOfEveryMember) {
