@@ -69,7 +69,7 @@ void fetch(session_actor* self, sync_fetch what) {
           [self, asked](caf::error&) {
             auto now = now_of(self);
             session_effects fx;
-            self->state.machine->on_fetch_failed(asked, fx);
+            self->state.machine->on_fetch_failed(asked, now, fx);
             apply(self, fx, now);
           });
 }

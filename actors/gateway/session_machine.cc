@@ -117,6 +117,11 @@ uint64_t session_machine::next_deadline() const {
   if (!unacked_.empty()) {
     deadline = std::min(deadline, unacked_.front().second + ctx_.config.ack_deadline_ms);
   }
+  if (phase_ == phase::ready) {
+    for (const auto& [due, fetch] : fetch_retries_) {
+      deadline = std::min(deadline, due);
+    }
+  }
   return deadline;
 }
 
@@ -493,6 +498,7 @@ void session_machine::on_sync_request(const protocol::frame& f, session_time now
   sync_levels_.clear();
   sync_level_next_ = 0;
   sync_outstanding_ = 0;
+  fetch_retries_.clear();  // this round reads every bucket again
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& bucket = *order[i];
     uint64_t after = 0;
@@ -533,15 +539,27 @@ void session_machine::on_fetched(const sync_fetch& asked, const sync_page& page,
     return;  // a newer SYNC_REQ reads this bucket again
   }
   if (page.more && !page.records.empty()) {
-    fx.fetches.push_back(
-        {asked.bucket, asked.owner, page.records.back().version, asked.round, /*first=*/false});
+    fx.fetches.push_back({asked.bucket, asked.owner, page.records.back().version, asked.round,
+                          /*first=*/false, asked.retry});
     return;
   }
-  finish_fetch(fx);
+  if (!asked.retry) {
+    finish_fetch(fx);
+  }
 }
 
-void session_machine::on_fetch_failed(const sync_fetch& asked, session_effects& fx) {
-  if (asked.round == sync_round_) {
+void session_machine::on_fetch_failed(const sync_fetch& asked, session_time now,
+                                      session_effects& fx) {
+  if (phase_ != phase::ready || asked.round != sync_round_) {
+    return;  // closing, or a newer SYNC_REQ reads this bucket again
+  }
+  auto again = asked;
+  again.retry = true;
+  again.failures = asked.failures + 1;
+  auto shift = std::min<uint32_t>(again.failures - 1, 16);
+  auto delay = std::min(fetch_retry_min_ms << shift, fetch_retry_max_ms);
+  fetch_retries_.emplace_back(now.mono_ms + delay, std::move(again));
+  if (!asked.retry) {
     finish_fetch(fx);
   }
 }
@@ -643,6 +661,7 @@ void session_machine::on_tick(session_time now, session_effects& fx) {
                    gateway_errc::idle_timeout, fx);
         return;
       }
+      retry_due_fetches(now, fx);
       break;
   }
   if (!unacked_.empty() && now.mono_ms >= unacked_.front().second + cfg.ack_deadline_ms) {
@@ -651,6 +670,17 @@ void session_machine::on_tick(session_time now, session_effects& fx) {
                    + std::to_string(cfg.ack_deadline_ms) + " ms",
                gateway_errc::dead_connection, fx);
   }
+}
+
+void session_machine::retry_due_fetches(session_time now, session_effects& fx) {
+  auto due = std::stable_partition(fetch_retries_.begin(), fetch_retries_.end(),
+                                   [&](const auto& r) { return r.first > now.mono_ms; });
+  for (auto it = due; it != fetch_retries_.end(); ++it) {
+    if (it->second.round == sync_round_) {
+      fx.fetches.push_back(std::move(it->second));
+    }
+  }
+  fetch_retries_.erase(due, fetch_retries_.end());
 }
 
 void session_machine::on_replaced(session_time now, session_effects& fx) {

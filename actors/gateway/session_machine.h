@@ -30,6 +30,9 @@ struct sync_fetch {
   uint64_t after = 0;
   uint32_t round = 0;  ///< Which SYNC_REQ asked (a newer one supersedes its follow-ups).
   bool first = false;  ///< The read a SYNC_REQ starts with: `after` is the client's cursor.
+  /// A re-read after a failed one, outside the priority levels (which went on without it).
+  bool retry = false;
+  uint32_t failures = 0;  ///< Failed reads in a row before this one (sets the backoff).
 };
 
 /// Versions [first, last] of (bucket, owner) were pushed to this device (receipts).
@@ -102,9 +105,15 @@ class session_machine {
   void on_fetched(const sync_fetch& asked, const sync_page& page, session_time now,
                   session_effects& fx);
 
-  /// The read of `asked` failed: the client's cursor did not move (its next SYNC_REQ asks
-  /// again); the lower priorities go on.
-  void on_fetch_failed(const sync_fetch& asked, session_effects& fx);
+  /// The read of `asked` failed (its shard is failing over, or its replica could not vouch
+  /// for the head): the lower priorities go on, and the same read is made again after a
+  /// backoff (fetch_retry_min_ms, doubling to fetch_retry_max_ms) until it succeeds or a newer
+  /// SYNC_REQ supersedes it. The client is not told: its cursor did not move, and an op whose
+  /// online push it missed meanwhile reaches it through the retry, not only at its next
+  /// SYNC_REQ.
+  void on_fetch_failed(const sync_fetch& asked, session_time now, session_effects& fx);
+  static constexpr uint64_t fetch_retry_min_ms = 200;
+  static constexpr uint64_t fetch_retry_max_ms = 5'000;
 
   /// The relay's answer at login: the user's topics (DESIGN §6).
   void on_follows(const followed_topics& topics, session_time now, session_effects& fx);
@@ -158,6 +167,8 @@ class session_machine {
   /// One fetch of the current priority level is done; starts the next level when it was the
   /// last.
   void finish_fetch(session_effects& fx);
+  /// Moves the retries of failed reads that are due into `fx.fetches`.
+  void retry_due_fetches(session_time now, session_effects& fx);
   /// The owner this client has in a bucket of `kind`.
   const std::string& owner_for(bucket_kind kind) const;
   void accept_heartbeat(uint32_t declared_ms);
@@ -204,6 +215,7 @@ class session_machine {
   std::vector<std::vector<sync_fetch>> sync_levels_;
   size_t sync_level_next_ = 0;
   size_t sync_outstanding_ = 0;
+  std::vector<std::pair<uint64_t, sync_fetch>> fetch_retries_;  // (due mono ms, read)
   bool active_ = true;
   bool uses_dictionary_ = false;  // frames are compressed with the app's dictionary
   topic_streams topics_;

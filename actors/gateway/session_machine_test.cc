@@ -344,7 +344,7 @@ TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
   }
   // One of the level fails, the other answers: the rest (priority 0) starts after both.
   session_effects failed;
-  machine_->on_fetch_failed(level2.fetches[0], failed);
+  machine_->on_fetch_failed(level2.fetches[0], at(12), failed);
   EXPECT_TRUE(failed.fetches.empty());
   page.bucket = level2.fetches[1].bucket;
   session_effects level3;
@@ -361,6 +361,67 @@ TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
   machine_->on_fetched(level3.fetches[0], page, at(21), stale);
   EXPECT_TRUE(stale.fetches.empty());
   EXPECT_FALSE(stale.out.empty());
+}
+
+// A read that fails (its shard failing over, its replica unable to vouch for the head) is
+// made again after a backoff, not dropped: an op acknowledged meanwhile, whose online push
+// the session missed while it connected, would otherwise wait for the client's next SYNC_REQ.
+TEST_F(SessionMachineTest, AFailedReadIsMadeAgainAfterABackoffUntilANewerSyncReqTakesOver) {
+  ctx_.set_sync(std::make_shared<const sync_config>(default_sync_config()));
+  login();
+  v1::SyncRequest req;
+  auto* cursor = req.add_cursors();
+  cursor->set_bucket("user");
+  cursor->set_version(7);
+  auto fx = feed(v1::FRAME_TYPE_SYNC_REQ, req, 10);
+  auto user = std::find_if(fx.fetches.begin(), fx.fetches.end(),
+                           [](const auto& f) { return f.bucket == "user"; });
+  ASSERT_NE(user, fx.fetches.end());
+
+  session_effects failed;
+  machine_->on_fetch_failed(*user, at(11), failed);
+  EXPECT_TRUE(failed.fetches.empty());
+  EXPECT_EQ(machine_->next_deadline(), 11 + session_machine::fetch_retry_min_ms);
+  session_effects early;
+  machine_->on_tick(at(210), early);
+  EXPECT_TRUE(early.fetches.empty());
+  session_effects due;
+  machine_->on_tick(at(211), due);
+  ASSERT_EQ(due.fetches.size(), 1u);
+  EXPECT_EQ(due.fetches[0].bucket, "user");
+  EXPECT_EQ(due.fetches[0].after, 7u);  // the same read: the client's cursor did not move
+  EXPECT_TRUE(due.fetches[0].retry);
+
+  // It fails again: the backoff doubles.
+  session_effects again;
+  machine_->on_fetch_failed(due.fetches[0], at(215), again);
+  EXPECT_EQ(machine_->next_deadline(), 215 + 2 * session_machine::fetch_retry_min_ms);
+  session_effects second;
+  machine_->on_tick(at(615), second);
+  ASSERT_EQ(second.fetches.size(), 1u);
+  EXPECT_EQ(second.fetches[0].failures, 2u);
+
+  // It succeeds: a SYNC_DATA frame; a full page is followed by the next, still a retry.
+  sync_page page;
+  page.bucket = "user";
+  page.more = true;
+  page.records.resize(1);
+  page.records[0].version = 8;
+  session_effects answered;
+  machine_->on_fetched(second.fetches[0], page, at(620), answered);
+  EXPECT_EQ(frames_of(answered.out).at(0).type, v1::FRAME_TYPE_SYNC_DATA);
+  ASSERT_EQ(answered.fetches.size(), 1u);
+  EXPECT_EQ(answered.fetches[0].after, 8u);
+  EXPECT_TRUE(answered.fetches[0].retry);
+
+  // A retry still waiting when a newer SYNC_REQ arrives is dropped: that round reads anew.
+  session_effects third;
+  machine_->on_fetch_failed(answered.fetches[0], at(630), third);
+  auto newer = feed(v1::FRAME_TYPE_SYNC_REQ, req, 640);
+  EXPECT_FALSE(newer.fetches.empty());
+  session_effects late;
+  machine_->on_tick(at(5'000), late);
+  EXPECT_TRUE(late.fetches.empty());
 }
 
 }  // namespace

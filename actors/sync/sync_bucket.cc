@@ -170,7 +170,12 @@ void confirm(bucket_actor* self, const std::string& owner, uint64_t version,
   batch->appends.push_back({st.shard, std::move(*record)});
   replicate(self, st.calls, st.ctx, st.shard, *target, std::move(batch),
             [self, owner, version, then, stream = st.stream](caf::error err) {
-              if (!err && self->state.stream == stream) {
+              if (!err && self->state.stream != stream) {
+                // Confirmed by a replica the map no longer names: it vouches for nothing.
+                err = caf::make_error(sync_errc::not_durable,
+                                      "the shard's replica changed while it confirmed");
+              }
+              if (!err) {
                 auto& replicated = self->state.replicated[owner];
                 replicated = std::max(replicated, version);
               }
@@ -497,14 +502,23 @@ caf::result<sync_page> read_page(bucket_actor* self, const std::string& owner,
     return promise;
   }
   auto head = self->state.ctx->store->head(self->state.shard, self->state.bucket->id, owner);
-  confirm(self, owner, head ? *head : 0, [self, owner, device, after, first, deliver](caf::error) {
-    // Versions the replica confirmed; at least what the client already has (it got those
-    // once they were confirmed), so a page never reports a head behind the client.
-    auto& replicated = self->state.replicated;
-    auto it = replicated.find(owner);
-    uint64_t cap = std::max(it == replicated.end() ? uint64_t{0} : it->second, after);
-    build_page(self, owner, device, after, first, cap, deliver);
-  });
+  confirm(self, owner, head ? *head : 0,
+          [self, owner, device, after, first, deliver, promise](caf::error err) mutable {
+            if (err) {
+              // Not a page capped at what was confirmed before: it would report that head as the
+              // owner's, and an op acknowledged since (whose online push this session may have
+              // missed while it was connecting) would not reach the client until its next SYNC_REQ.
+              // The session reads again after a backoff.
+              promise.deliver(std::move(err));
+              return;
+            }
+            // Versions the replica confirmed; at least what the client already has (it got those
+            // once they were confirmed), so a page never reports a head behind the client.
+            auto& replicated = self->state.replicated;
+            auto it = replicated.find(owner);
+            uint64_t cap = std::max(it == replicated.end() ? uint64_t{0} : it->second, after);
+            build_page(self, owner, device, after, first, cap, deliver);
+          });
   return promise;
 }
 
