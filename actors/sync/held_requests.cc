@@ -22,8 +22,7 @@ caf::response_promise held_requests::hold(caf::event_based_actor* self, uint16_t
 }
 
 void held_requests::replay(caf::event_based_actor* self,
-                           const std::function<shard_route(uint16_t)>& route,
-                           const std::function<caf::actor(const shard_route&)>& remote_of) {
+                           const std::function<shard_route(uint16_t)>& route) {
   auto now = std::chrono::steady_clock::now();
   std::vector<held> still;
   for (auto& h : held_) {
@@ -35,15 +34,8 @@ void held_requests::replay(caf::event_based_actor* self,
     }
     switch (r.at) {
       case where::local:
-        h.promise.delegate(caf::actor_cast<caf::actor>(self), std::move(h.message));
-        break;
       case where::remote:
-        if (auto target = remote_of(r)) {
-          h.promise.delegate(target, std::move(h.message));
-        } else {
-          h.promise.deliver(caf::make_error(sync_errc::shard_unavailable,
-                                            "the shard's new primary serves no such requests"));
-        }
+        h.promise.delegate(caf::actor_cast<caf::actor>(self), std::move(h.message));
         break;
       case where::unavailable:
         h.promise.deliver(caf::make_error(sync_errc::shard_unavailable, r.why));

@@ -29,12 +29,12 @@ class held_requests {
   /// `self` sent replay_atom in `period` when nothing was held before.
   caf::response_promise hold(caf::event_based_actor* self, uint16_t shard);
 
-  /// On replay_atom: replays the requests whose shard is no longer sealed (`route(shard)`):
-  /// to `self` again when it is local, to `remote_of(route)` when another member is its
-  /// primary; fails those whose shard is unavailable or that waited `max_hold`. Schedules
+  /// On replay_atom: replays the requests whose shard is no longer sealed (`route(shard)`)
+  /// to `self` again, which routes them as new (to another member through its pending calls,
+  /// so a request to a new primary that dies fails at once instead of waiting out a
+  /// timeout); fails those whose shard is unavailable or that waited `max_hold`. Schedules
   /// the next replay_atom while any are left.
-  void replay(caf::event_based_actor* self, const std::function<shard_route(uint16_t)>& route,
-              const std::function<caf::actor(const shard_route&)>& remote_of);
+  void replay(caf::event_based_actor* self, const std::function<shard_route(uint16_t)>& route);
 
   size_t size() const { return held_.size(); }
 

@@ -440,10 +440,7 @@ caf::behavior sync_router(router_actor* self, sync_context_ptr ctx) {
         }
         return std::move(*page);
       },
-      [self](replay_atom) {
-        const auto& ctx = self->state.ctx;
-        self->state.held.replay(self, ctx->route, [](const shard_route& r) { return r.router; });
-      },
+      [self](replay_atom) { self->state.held.replay(self, self->state.ctx->route); },
       [self](map_changed_atom) {
         sweep_calls(self);
         for (auto& [key, bucket] : self->state.buckets) {

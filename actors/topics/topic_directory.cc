@@ -220,10 +220,7 @@ caf::behavior topic_directory(directory_actor* self, sync_context_ptr ctx) {
         return forward<topic_info>(self, topic, info_atom_v, topic);
       },
       [self](count_atom) { return static_cast<uint64_t>(self->state.topics.size()); },
-      [self](replay_atom) {
-        self->state.held.replay(self, self->state.ctx->route,
-                                [](const shard_route& r) { return r.topics; });
-      },
+      [self](replay_atom) { self->state.held.replay(self, self->state.ctx->route); },
       [self](map_changed_atom) {
         sweep_calls(self);
         for (auto& [name, t] : self->state.topics) {
