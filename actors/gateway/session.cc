@@ -78,7 +78,7 @@ void fetch(session_actor* self, sync_fetch what) {
 void fetch_topic(session_actor* self, topic_fetch what) {
   auto directory = topic_directory_of(self->home_system());
   if (!directory) {
-    self->state.machine->on_topic_fetch_failed(what);
+    self->state.machine->on_topic_fetch_failed(what, now_of(self));
     return;
   }
   auto asked = what;
@@ -90,7 +90,12 @@ void fetch_topic(session_actor* self, topic_fetch what) {
             self->state.machine->on_topic_fetched(asked, page, now, fx);
             apply(self, fx, now);
           },
-          [self, asked](caf::error&) { self->state.machine->on_topic_fetch_failed(asked); });
+          [self, asked](caf::error&) {
+            auto now = now_of(self);
+            self->state.machine->on_topic_fetch_failed(asked, now);
+            session_effects fx;
+            apply(self, fx, now);  // schedules the tick of the retry
+          });
 }
 
 // Sends the client's FOLLOW or UNFOLLOW to the topic; the answer becomes a FOLLOW_RESULT.

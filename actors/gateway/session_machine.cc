@@ -121,6 +121,7 @@ uint64_t session_machine::next_deadline() const {
     for (const auto& [due, fetch] : fetch_retries_) {
       deadline = std::min(deadline, due);
     }
+    deadline = std::min(deadline, topics_.retry_deadline());
   }
   return deadline;
 }
@@ -462,8 +463,8 @@ void session_machine::on_topic_fetched(const topic_fetch& asked, const sync_page
   topics_.on_fetched(asked, page, out);
 }
 
-void session_machine::on_topic_fetch_failed(const topic_fetch& asked) {
-  topics_.on_fetch_failed(asked);
+void session_machine::on_topic_fetch_failed(const topic_fetch& asked, session_time now) {
+  topics_.on_fetch_failed(asked, now.mono_ms);
 }
 
 void session_machine::on_sync_request(const protocol::frame& f, session_time now,
@@ -662,6 +663,10 @@ void session_machine::on_tick(session_time now, session_effects& fx) {
         return;
       }
       retry_due_fetches(now, fx);
+      if (topics_.retry_deadline() <= now.mono_ms) {
+        session_topic_output out(*this, now, fx);
+        topics_.retry_due(now.mono_ms, out);
+      }
       break;
   }
   if (!unacked_.empty() && now.mono_ms >= unacked_.front().second + cfg.ack_deadline_ms) {

@@ -131,7 +131,7 @@ class session_machine {
                      session_effects& fx);
   void on_topic_fetched(const topic_fetch& asked, const sync_page& page, session_time now,
                         session_effects& fx);
-  void on_topic_fetch_failed(const topic_fetch& asked);
+  void on_topic_fetch_failed(const topic_fetch& asked, session_time now);
   /// The answer to a follow_request: a FOLLOW_RESULT frame. `error` empty on success.
   void on_follow_result(const follow_request& asked, const follow_outcome& outcome,
                         uint32_t error_code, const std::string& error, session_time now,

@@ -121,6 +121,7 @@ void topic_streams::on_fetched(const topic_fetch& asked, const sync_page& page, 
   }
   auto& s = i->second;
   s.fetching = false;
+  s.failures = 0;
   s.seen_head = std::max(s.seen_head, page.head);
   if (asked.epoch != s.epoch) {
     fetch(asked.topic, s, out);  // restarted meanwhile: read from the new position
@@ -150,13 +151,26 @@ void topic_streams::on_fetched(const topic_fetch& asked, const sync_page& page, 
   }
 }
 
-void topic_streams::on_fetch_failed(const topic_fetch& asked) {
+void topic_streams::on_fetch_failed(const topic_fetch& asked, uint64_t now_ms) {
   auto i = streams_.find(asked.topic);
-  if (i != streams_.end()) {
-    i->second.fetching = false;
-    i->second.stalled = true;  // the next ack or foreground tries again
-    stalled_ = true;
+  if (i == streams_.end()) {
+    return;
   }
+  auto& s = i->second;
+  s.fetching = false;
+  s.stalled = true;
+  stalled_ = true;
+  auto shift = std::min<uint32_t>(s.failures++, 16);
+  retry_at_ =
+      std::min(retry_at_, now_ms + std::min(fetch_retry_min_ms << shift, fetch_retry_max_ms));
+}
+
+void topic_streams::retry_due(uint64_t now_ms, topic_output& out) {
+  if (retry_at_ > now_ms) {
+    return;
+  }
+  retry_at_ = UINT64_MAX;
+  resume_stalled(out);  // with a full backlog the client's next ack resumes them instead
 }
 
 bool topic_streams::on_notice(const std::string& topic, uint64_t head) {

@@ -66,7 +66,17 @@ class topic_streams {
   void on_batch(const topic_batch& batch, topic_output& out);
   /// The answer to a fetch.
   void on_fetched(const topic_fetch& asked, const sync_page& page, topic_output& out);
-  void on_fetch_failed(const topic_fetch& asked);
+  /// The fetch failed (the topic's primary is failing over): the stream stalls, and reads on
+  /// at the next ack, foreground or new primary, or at retry_deadline() at the latest (a
+  /// backoff from fetch_retry_min_ms, doubling per failure in a row to fetch_retry_max_ms),
+  /// so a quiet follower does not wait for the client to act.
+  void on_fetch_failed(const topic_fetch& asked, uint64_t now_ms);
+  /// When retry_due() should run next (UINT64_MAX: nothing to retry).
+  uint64_t retry_deadline() const { return stalled_ ? retry_at_ : UINT64_MAX; }
+  /// Restarts the stalled streams once retry_deadline() has come.
+  void retry_due(uint64_t now_ms, topic_output& out);
+  static constexpr uint64_t fetch_retry_min_ms = 200;
+  static constexpr uint64_t fetch_retry_max_ms = 5'000;
   /// The topic moved to `head` while the session is passive: true if the client should be
   /// told (it lacks versions up to `head`).
   bool on_notice(const std::string& topic, uint64_t head);
@@ -94,6 +104,7 @@ class topic_streams {
     bool fetching = false;   // a fetch is out
     bool announce = false;   // the next frame carries gone_through = since
     bool stalled = false;    // stopped by a full backlog; resume() restarts it
+    uint32_t failures = 0;   // failed fetches in a row (the retry backoff)
   };
 
   bool ready() const { return follows_known_ && synced_; }
@@ -107,6 +118,7 @@ class topic_streams {
   std::unordered_map<std::string, stream> streams_;
   std::unordered_map<std::string, uint64_t> cursors_;  // the last SYNC_REQ's
   bool stalled_ = false;                               // some stream is stalled
+  uint64_t retry_at_ = UINT64_MAX;                     // a failed fetch's retry is due
   bool follows_known_ = false;
   bool synced_ = false;
 };

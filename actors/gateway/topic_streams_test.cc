@@ -211,6 +211,34 @@ TEST(TopicStreamsTest, ANewHeadAfterTheRelayRegisteredAgainReadsWhatTheStreamMis
   EXPECT_EQ(out.fetches.size(), 2u);
 }
 
+// A fetch that fails (the topic's primary failing over) is tried again after a backoff, not
+// only at the client's next ack or foreground: a quiet follower would otherwise wait for ever.
+TEST(TopicStreamsTest, AFailedFetchIsTriedAgainAfterABackoffThatDoublesUntilOneSucceeds) {
+  topic_streams s;
+  recording_output out;
+  s.on_follows({{"t", 0}}, out);
+  s.on_sync_request({{"t", 4}}, out);
+  ASSERT_EQ(out.fetches.size(), 1u);
+  EXPECT_EQ(s.retry_deadline(), UINT64_MAX);
+  s.on_fetch_failed(out.fetches[0], 1'000);
+  EXPECT_EQ(s.retry_deadline(), 1'000 + topic_streams::fetch_retry_min_ms);
+  s.retry_due(1'199, out);
+  EXPECT_EQ(out.fetches.size(), 1u);
+  s.retry_due(1'200, out);
+  ASSERT_EQ(out.fetches.size(), 2u);
+  EXPECT_EQ(out.fetches[1].after, 4u);  // from where the stream stood
+  EXPECT_EQ(s.retry_deadline(), UINT64_MAX);
+  s.on_fetch_failed(out.fetches[1], 1'300);
+  EXPECT_EQ(s.retry_deadline(), 1'300 + 2 * topic_streams::fetch_retry_min_ms);
+  s.retry_due(1'700, out);
+  ASSERT_EQ(out.fetches.size(), 3u);
+  s.on_fetched(out.fetches[2], page("t", 5, 6, 6), out);
+  ASSERT_EQ(out.frames.size(), 1u);
+  EXPECT_EQ(out.frames[0].versions, (std::vector<uint64_t>{5, 6}));
+  s.on_fetch_failed({"t", 6, out.fetches[2].epoch}, 2'000);  // a success reset the backoff
+  EXPECT_EQ(s.retry_deadline(), 2'000 + topic_streams::fetch_retry_min_ms);
+}
+
 TEST(TopicStreamsTest, AnUnfollowedTopicIsForgottenAndALaterFollowAnnouncesItsStart) {
   topic_streams s;
   recording_output out;
