@@ -305,6 +305,25 @@ std::vector<std::string> buckets_of(const std::vector<sync_fetch>& fetches) {
   return out;
 }
 
+// A SYNC_REQ whose only cursor is `bucket` at `version`.
+v1::SyncRequest sync_request_at(const std::string& bucket, uint64_t version) {
+  v1::SyncRequest req;
+  auto* cursor = req.add_cursors();
+  cursor->set_bucket(bucket);
+  cursor->set_version(version);
+  return req;
+}
+
+// A page of `bucket` holding only `version`, with more to read after it.
+sync_page full_page(const std::string& bucket, uint64_t version) {
+  sync_page page;
+  page.bucket = bucket;
+  page.more = true;
+  page.records.resize(1);
+  page.records[0].version = version;
+  return page;
+}
+
 TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
   auto sync = default_sync_config();
   for (auto& b : sync.buckets) {
@@ -312,21 +331,14 @@ TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
   }
   ctx_.set_sync(std::make_shared<const sync_config>(sync));
   login();
-  v1::SyncRequest req;
-  auto* cursor = req.add_cursors();
-  cursor->set_bucket("user");
-  cursor->set_version(7);
+  auto req = sync_request_at("user", 7);
   auto fx = feed(v1::FRAME_TYPE_SYNC_REQ, req, 10);
   ASSERT_EQ(buckets_of(fx.fetches), (std::vector<std::string>{"once"}));
   auto once = fx.fetches[0];
   EXPECT_EQ(once.owner, "alice");
 
   // A full page: the next page of the same bucket, nothing of the lower levels yet.
-  sync_page page;
-  page.bucket = "once";
-  page.more = true;
-  page.records.resize(1);
-  page.records[0].version = 3;
+  auto page = full_page("once", 3);
   session_effects next;
   machine_->on_fetched(once, page, at(11), next);
   ASSERT_EQ(next.fetches.size(), 1u);
@@ -369,10 +381,7 @@ TEST_F(SessionMachineTest, SyncReadsBucketsByPriorityHighestFirst) {
 TEST_F(SessionMachineTest, AFailedReadIsMadeAgainAfterABackoffUntilANewerSyncReqTakesOver) {
   ctx_.set_sync(std::make_shared<const sync_config>(default_sync_config()));
   login();
-  v1::SyncRequest req;
-  auto* cursor = req.add_cursors();
-  cursor->set_bucket("user");
-  cursor->set_version(7);
+  auto req = sync_request_at("user", 7);
   auto fx = feed(v1::FRAME_TYPE_SYNC_REQ, req, 10);
   auto user = std::find_if(fx.fetches.begin(), fx.fetches.end(),
                            [](const auto& f) { return f.bucket == "user"; });
@@ -402,11 +411,7 @@ TEST_F(SessionMachineTest, AFailedReadIsMadeAgainAfterABackoffUntilANewerSyncReq
   EXPECT_EQ(second.fetches[0].failures, 2u);
 
   // It succeeds: a SYNC_DATA frame; a full page is followed by the next, still a retry.
-  sync_page page;
-  page.bucket = "user";
-  page.more = true;
-  page.records.resize(1);
-  page.records[0].version = 8;
+  auto page = full_page("user", 8);
   session_effects answered;
   machine_->on_fetched(second.fetches[0], page, at(620), answered);
   EXPECT_EQ(frames_of(answered.out).at(0).type, v1::FRAME_TYPE_SYNC_DATA);
