@@ -79,19 +79,24 @@ void forget(directory_actor* self, const caf::actor_addr& addr) {
                 spawned.end());
 }
 
-// Forwards the current message to the actor of `topic` (the answer, of type Answer..., goes
-// to the sender): here when this node is the primary of the topic's shard, else to the
-// primary's directory. A request another member forwarded is not forwarded again
-// (route_request()).
-template <class... Answer, class... Ts>
-caf::result<caf::message> forward(directory_actor* self, const std::string& topic, Ts&&... xs) {
-  if (!is_topic_name(topic)) {
-    return caf::make_error(sync_errc::bad_topic, "bad topic name");
-  }
+// The route of `key`'s shard for the current message: a request another member forwarded is
+// not forwarded again (route_request()).
+shard_route route_of(directory_actor* self, const std::string& key) {
   const auto& ctx = *self->state.ctx;
   const auto& sender = self->current_sender();
-  auto route = route_request(ctx, shard_of(topic, ctx.config.shards),
-                             sender && sender->node() != self->node());
+  return route_request(ctx, shard_of(key, ctx.config.shards),
+                       sender && sender->node() != self->node());
+}
+
+// Serves the current message for the shard of `key`: `serve_here()` when this node is the
+// primary, else forwards (xs...) to the primary's directory, whose answer (of type
+// Answer...) goes to the sender; held while the shard is sealed for a hand-off. `whose` names
+// the key in errors.
+template <class... Answer, class ServeHere, class... Ts>
+caf::result<caf::message> serve_or_forward(directory_actor* self, const std::string& key,
+                                           const std::string& whose, ServeHere serve_here,
+                                           Ts&&... xs) {
+  auto route = route_of(self, key);
   switch (route.at) {
     case shard_route::where::unavailable:
       return caf::make_error(sync_errc::shard_unavailable, route.why);
@@ -100,18 +105,31 @@ caf::result<caf::message> forward(directory_actor* self, const std::string& topi
     case shard_route::where::remote:
       if (!route.topics) {
         return caf::make_error(sync_errc::shard_unavailable,
-                               "the primary of topic " + topic + " serves no topics");
+                               "the primary of " + whose + " serves no topics");
       }
       return self->state.calls.forward<Answer...>(self, route.topics, route.shard,
                                                   std::forward<Ts>(xs)...);
     case shard_route::where::local:
       break;
   }
-  auto actor = topic_for(self, topic);
-  if (!actor) {
-    return actor.error();
+  return serve_here();
+}
+
+// Forwards the current message (xs...) to the actor of `topic`, here or on the primary's
+// member (serve_or_forward).
+template <class... Answer, class... Ts>
+caf::result<caf::message> forward(directory_actor* self, const std::string& topic, Ts&&... xs) {
+  if (!is_topic_name(topic)) {
+    return caf::make_error(sync_errc::bad_topic, "bad topic name");
   }
-  return self->delegate(*actor, std::forward<Ts>(xs)...);
+  auto here = [&]() -> caf::result<caf::message> {
+    auto actor = topic_for(self, topic);
+    if (!actor) {
+      return actor.error();
+    }
+    return self->delegate(*actor, xs...);
+  };
+  return serve_or_forward<Answer...>(self, topic, "topic " + topic, here, std::forward<Ts>(xs)...);
 }
 
 // Fails the calls to other members' directories that the shard map no longer names.
@@ -120,37 +138,17 @@ void sweep_calls(directory_actor* self) {
   self->state.replication.sweep(self, replica_still_named(self->state.ctx));
 }
 
-// The route of `user`'s shard for the current message (route_request()).
-shard_route user_route(directory_actor* self, const std::string& user) {
-  const auto& ctx = *self->state.ctx;
-  const auto& sender = self->current_sender();
-  return route_request(ctx, shard_of(user, ctx.config.shards),
-                       sender && sender->node() != self->node());
-}
-
 // The topics `user` follows, read here when this node is the primary of the user's shard,
 // else by the primary's directory.
 caf::result<caf::message> follows_of(directory_actor* self, const std::string& user) {
-  auto route = user_route(self, user);
-  switch (route.at) {
-    case shard_route::where::unavailable:
-      return caf::make_error(sync_errc::shard_unavailable, route.why);
-    case shard_route::where::sealed:
-      return self->state.held.hold(self, route.shard);
-    case shard_route::where::remote:
-      if (!route.topics) {
-        return caf::make_error(sync_errc::shard_unavailable, "the user's primary serves no topics");
-      }
-      return self->state.calls.forward<followed_topics>(self, route.topics, route.shard,
-                                                        follows_of_atom_v, user);
-    case shard_route::where::local:
-      break;
-  }
-  auto follows = read_follows(*self->state.ctx, user);
-  if (!follows) {
-    return std::move(follows.error());
-  }
-  return caf::make_message(std::move(*follows));
+  auto here = [&]() -> caf::result<caf::message> {
+    auto follows = read_follows(*self->state.ctx, user);
+    if (!follows) {
+      return std::move(follows.error());
+    }
+    return caf::make_message(std::move(*follows));
+  };
+  return serve_or_forward<followed_topics>(self, user, "the user", here, follows_of_atom_v, user);
 }
 
 // A topic's follow change for users whose shards this node is the primary of (the topic
@@ -159,7 +157,7 @@ caf::result<follow_outcomes> write_user_follows(directory_actor* self, const std
                                                 uint64_t since, bool follow,
                                                 const std::vector<std::string>& users) {
   for (const auto& user : users) {
-    auto route = user_route(self, user);
+    auto route = route_of(self, user);
     if (route.at == shard_route::where::sealed) {
       return self->state.held.hold(self, route.shard);  // replayed here or to the new primary
     }
