@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -373,6 +374,13 @@ caf::expected<std::optional<storage::follow>> stored_follow(topic_actor* self,
 
 void run_follows(topic_actor* self);
 
+// A follower count that was not written or copied: logged, since nothing retries it (the next
+// follow or unfollow writes the count again).
+void log_count_failure(topic_actor* self, const char* what, const caf::error& err) {
+  std::cerr << "tidegate: topic " << self->state.topic << ": follower count " << what
+            << " failed: " << self->home_system().render(err) << "\n";
+}
+
 // Writes the follower count to storage and copies it to the shard's replica (not awaited: the
 // count is advisory, and a replica that misses it is off by what changed since).
 void write_follower_count(topic_actor* self, uint64_t followers) {
@@ -392,10 +400,14 @@ void write_follower_count(topic_actor* self, uint64_t followers) {
           [self, target, copy](caf::unit_t) {
             if (target) {
               replicate(self, self->state.replication, self->state.ctx, self->state.shard, *target,
-                        copy, [](caf::error) {});
+                        copy, [self](caf::error err) {
+                          if (err) {
+                            log_count_failure(self, "copy to the replica", err);
+                          }
+                        });
             }
           },
-          [](caf::error&) {});
+          [self](caf::error& err) { log_count_failure(self, "write", err); });
 }
 
 // A cluster's follow job: the users' follows live under their own shards, whose primaries may
