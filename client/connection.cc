@@ -229,7 +229,8 @@ void connection::begin_round() {
     round_failed("no address answered within " + std::to_string(config_.connect_timeout.count())
                  + " ms");
   });
-  if (!set_state(connection_state::connecting)) {
+  // Already connecting when this round waited for dispatch's answer: reported once.
+  if (state_ != connection_state::connecting && !set_state(connection_state::connecting)) {
     return;
   }
   if (!start_next_attempt()) {

@@ -194,10 +194,16 @@ TEST_F(ClusterDispatchTest, AnSdkThatAsksDispatchConnectsToItsZoneDirectly) {
   auto cc = client_of(bob);
   cc.dispatch = cache;  // no static address at all
   client::connection conn{loop, cc};
+  std::vector<client::connection_state> states;
+  conn.on_state(
+      [&](client::connection_state s, const client::close_info&) { states.push_back(s); });
   conn.start();
   ASSERT_TRUE(loop.run_until([&] { return conn.state() == client::connection_state::ready; },
                              clock_type::now() + settle))
       << conn.last_close().message << " / " << cache->last_error();
+  // Connecting is reported once, also when the round first waited for dispatch's answer.
+  using state = client::connection_state;
+  EXPECT_EQ(states, (std::vector<state>{state::connecting, state::handshaking, state::ready}));
   EXPECT_EQ(conn.connected_address(), client_address(2));
   EXPECT_EQ(conn.counters().reconnects, 0u);
   EXPECT_EQ(cache->counters().answers, 1u);
