@@ -18,6 +18,7 @@
 #include "tests/support/process_cluster.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/test_node.h"
+#include "tests/support/test_phone.h"
 
 #include <nlohmann/json.hpp>
 
@@ -60,15 +61,7 @@ class ClusterDispatchTest : public ::testing::Test {
     return *answer;
   }
 
-  client::connection_config client_of(const std::string& uid) const {
-    client::connection_config cc;
-    cc.device_id = "phone-" + uid;
-    cc.app_id = test_app;
-    cc.token = token_for(test_secret, test_app, uid);
-    cc.heartbeat = client::heartbeat_config::fixed(1s);
-    cc.reconnect = true;
-    return cc;
-  }
+  client::connection_config client_of(const std::string& uid) const { return test_phone(uid); }
 
   // A started client of `uid` whose only address is n1's; `closes` gets the message of each
   // close it waits after (GOAWAY, redirect).

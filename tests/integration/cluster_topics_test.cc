@@ -22,6 +22,7 @@
 #include "tests/support/process_cluster.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/test_node.h"
+#include "tests/support/test_phone.h"
 
 #include <nlohmann/json.hpp>
 
@@ -43,16 +44,8 @@ struct follower {
   std::unique_ptr<client::connection> connection;
 
   void connect(client::event_loop& loop, uint16_t port, const std::string& topic) {
-    client::connection_config cc;
+    auto cc = test_phone(user, &store);
     cc.addresses.push_back("127.0.0.1:" + std::to_string(port));
-    cc.device_id = "phone-" + user;
-    cc.app_id = test_app;
-    cc.token = token_for(test_secret, test_app, user);
-    cc.heartbeat = client::heartbeat_config::fixed(1s);
-    cc.reconnect = true;
-    cc.sync.enabled = true;
-    cc.sync.store = &store;
-    cc.sync.ack_delay = 20ms;
     cc.sync.on_ops = [this, stream = "topic:" + topic](const std::string& s,
                                                        const std::vector<v1::Op>& ops) {
       if (s != stream) {

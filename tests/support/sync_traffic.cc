@@ -4,6 +4,7 @@
 
 #include "tests/support/raw_client.h"
 #include "tests/support/test_node.h"
+#include "tests/support/test_phone.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,17 +20,9 @@ sync_traffic::sync_traffic(process_cluster& cluster, std::vector<std::string> ow
   for (size_t i = 0; i < owners_.size(); ++i) {
     const auto& owner = owners_[i];
     stores_.push_back(std::make_unique<client::sync_store>());
-    client::connection_config cc;
+    auto cc = test_phone(owner, stores_.back().get());
     auto member = client_members[i % client_members.size()];
     cc.addresses.push_back("127.0.0.1:" + std::to_string(cluster_.client_port(member)));
-    cc.device_id = "phone-" + owner;
-    cc.app_id = test_app;
-    cc.token = token_for(test_secret, test_app, owner);
-    cc.heartbeat = client::heartbeat_config::fixed(1s);
-    cc.reconnect = true;
-    cc.sync.enabled = true;
-    cc.sync.store = stores_.back().get();
-    cc.sync.ack_delay = 20ms;
     cc.sync.on_ops = [this, owner](const std::string& bucket, const std::vector<v1::Op>& ops) {
       if (bucket != "user") {
         return;
