@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "actors/gateway/read_retry.h"
 #include "actors/sync/op_filter.h"
 #include "protocol/auth_token.h"
 #include "protocol/frame.h"
@@ -557,9 +558,7 @@ void session_machine::on_fetch_failed(const sync_fetch& asked, session_time now,
   auto again = asked;
   again.retry = true;
   again.failures = asked.failures + 1;
-  auto shift = std::min<uint32_t>(again.failures - 1, 16);
-  auto delay = std::min(fetch_retry_min_ms << shift, fetch_retry_max_ms);
-  fetch_retries_.emplace_back(now.mono_ms + delay, std::move(again));
+  fetch_retries_.emplace_back(now.mono_ms + read_retry_delay_ms(again.failures), std::move(again));
   if (!asked.retry) {
     finish_fetch(fx);
   }

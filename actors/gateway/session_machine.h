@@ -107,13 +107,10 @@ class session_machine {
 
   /// The read of `asked` failed (its shard is failing over, or its replica could not vouch
   /// for the head): the lower priorities go on, and the same read is made again after a
-  /// backoff (fetch_retry_min_ms, doubling to fetch_retry_max_ms) until it succeeds or a newer
-  /// SYNC_REQ supersedes it. The client is not told: its cursor did not move, and an op whose
-  /// online push it missed meanwhile reaches it through the retry, not only at its next
-  /// SYNC_REQ.
+  /// backoff (read_retry.h) until it succeeds or a newer SYNC_REQ supersedes it. The client
+  /// is not told: its cursor did not move, and an op whose online push it missed meanwhile
+  /// reaches it through the retry, not only at its next SYNC_REQ.
   void on_fetch_failed(const sync_fetch& asked, session_time now, session_effects& fx);
-  static constexpr uint64_t fetch_retry_min_ms = 200;
-  static constexpr uint64_t fetch_retry_max_ms = 5'000;
 
   /// The relay's answer at login: the user's topics (DESIGN §6).
   void on_follows(const followed_topics& topics, session_time now, session_effects& fx);

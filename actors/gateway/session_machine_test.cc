@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actors/gateway/read_retry.h"
 #include "protocol/auth_token.h"
 #include "protocol/frame_decoder.h"
 #include "tidegate/v1/control.pb.h"
@@ -390,7 +391,7 @@ TEST_F(SessionMachineTest, AFailedReadIsMadeAgainAfterABackoffUntilANewerSyncReq
   session_effects failed;
   machine_->on_fetch_failed(*user, at(11), failed);
   EXPECT_TRUE(failed.fetches.empty());
-  EXPECT_EQ(machine_->next_deadline(), 11 + session_machine::fetch_retry_min_ms);
+  EXPECT_EQ(machine_->next_deadline(), 11 + read_retry_min_ms);
   session_effects early;
   machine_->on_tick(at(210), early);
   EXPECT_TRUE(early.fetches.empty());
@@ -404,7 +405,7 @@ TEST_F(SessionMachineTest, AFailedReadIsMadeAgainAfterABackoffUntilANewerSyncReq
   // It fails again: the backoff doubles.
   session_effects again;
   machine_->on_fetch_failed(due.fetches[0], at(215), again);
-  EXPECT_EQ(machine_->next_deadline(), 215 + 2 * session_machine::fetch_retry_min_ms);
+  EXPECT_EQ(machine_->next_deadline(), 215 + 2 * read_retry_min_ms);
   session_effects second;
   machine_->on_tick(at(615), second);
   ASSERT_EQ(second.fetches.size(), 1u);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "actors/gateway/read_retry.h"
+
 namespace tidegate::actors {
 
 void topic_streams::on_follows(const followed_topics& topics, topic_output& out) {
@@ -160,9 +162,7 @@ void topic_streams::on_fetch_failed(const topic_fetch& asked, uint64_t now_ms) {
   s.fetching = false;
   s.stalled = true;
   stalled_ = true;
-  auto shift = std::min<uint32_t>(s.failures++, 16);
-  retry_at_ =
-      std::min(retry_at_, now_ms + std::min(fetch_retry_min_ms << shift, fetch_retry_max_ms));
+  retry_at_ = std::min(retry_at_, now_ms + read_retry_delay_ms(++s.failures));
 }
 
 void topic_streams::retry_due(uint64_t now_ms, topic_output& out) {

@@ -67,16 +67,13 @@ class topic_streams {
   /// The answer to a fetch.
   void on_fetched(const topic_fetch& asked, const sync_page& page, topic_output& out);
   /// The fetch failed (the topic's primary is failing over): the stream stalls, and reads on
-  /// at the next ack, foreground or new primary, or at retry_deadline() at the latest (a
-  /// backoff from fetch_retry_min_ms, doubling per failure in a row to fetch_retry_max_ms),
-  /// so a quiet follower does not wait for the client to act.
+  /// at the next ack, foreground or new primary, or at retry_deadline() at the latest (the
+  /// backoff of read_retry.h), so a quiet follower does not wait for the client to act.
   void on_fetch_failed(const topic_fetch& asked, uint64_t now_ms);
   /// When retry_due() should run next (UINT64_MAX: nothing to retry).
   uint64_t retry_deadline() const { return stalled_ ? retry_at_ : UINT64_MAX; }
   /// Restarts the stalled streams once retry_deadline() has come.
   void retry_due(uint64_t now_ms, topic_output& out);
-  static constexpr uint64_t fetch_retry_min_ms = 200;
-  static constexpr uint64_t fetch_retry_max_ms = 5'000;
   /// The topic moved to `head` while the session is passive: true if the client should be
   /// told (it lacks versions up to `head`).
   bool on_notice(const std::string& topic, uint64_t head);

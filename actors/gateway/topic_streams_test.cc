@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "actors/gateway/read_retry.h"
+
 namespace tidegate::actors {
 namespace {
 
@@ -221,7 +223,7 @@ TEST(TopicStreamsTest, AFailedFetchIsTriedAgainAfterABackoffThatDoublesUntilOneS
   ASSERT_EQ(out.fetches.size(), 1u);
   EXPECT_EQ(s.retry_deadline(), UINT64_MAX);
   s.on_fetch_failed(out.fetches[0], 1'000);
-  EXPECT_EQ(s.retry_deadline(), 1'000 + topic_streams::fetch_retry_min_ms);
+  EXPECT_EQ(s.retry_deadline(), 1'000 + read_retry_min_ms);
   s.retry_due(1'199, out);
   EXPECT_EQ(out.fetches.size(), 1u);
   s.retry_due(1'200, out);
@@ -229,14 +231,14 @@ TEST(TopicStreamsTest, AFailedFetchIsTriedAgainAfterABackoffThatDoublesUntilOneS
   EXPECT_EQ(out.fetches[1].after, 4u);  // from where the stream stood
   EXPECT_EQ(s.retry_deadline(), UINT64_MAX);
   s.on_fetch_failed(out.fetches[1], 1'300);
-  EXPECT_EQ(s.retry_deadline(), 1'300 + 2 * topic_streams::fetch_retry_min_ms);
+  EXPECT_EQ(s.retry_deadline(), 1'300 + 2 * read_retry_min_ms);
   s.retry_due(1'700, out);
   ASSERT_EQ(out.fetches.size(), 3u);
   s.on_fetched(out.fetches[2], page("t", 5, 6, 6), out);
   ASSERT_EQ(out.frames.size(), 1u);
   EXPECT_EQ(out.frames[0].versions, (std::vector<uint64_t>{5, 6}));
   s.on_fetch_failed({"t", 6, out.fetches[2].epoch}, 2'000);  // a success reset the backoff
-  EXPECT_EQ(s.retry_deadline(), 2'000 + topic_streams::fetch_retry_min_ms);
+  EXPECT_EQ(s.retry_deadline(), 2'000 + read_retry_min_ms);
 }
 
 TEST(TopicStreamsTest, AnUnfollowedTopicIsForgottenAndALaterFollowAnnouncesItsStart) {
