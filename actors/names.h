@@ -17,6 +17,8 @@ inline constexpr caf::atom_value storage_writer_name = caf::atom("writer");
 inline constexpr caf::atom_value topic_directory_name = caf::atom("topics");
 inline constexpr caf::atom_value topic_relay_name = caf::atom("relay");
 inline constexpr caf::atom_value replica_sink_name = caf::atom("replica");
+inline constexpr caf::atom_value replica_outbox_name = caf::atom("outbox");
+inline constexpr caf::atom_value delivery_outbox_name = caf::atom("peerpush");
 
 /// Names `actor` `name` in the actor system's registry and returns it. Called right after
 /// the spawn, so the name is there before anyone can look for it.
@@ -65,6 +67,16 @@ inline caf::actor topic_relay_of(caf::actor_system& sys) {
 /// The replica sink of `sys`, or an invalid handle while none runs.
 inline caf::actor replica_sink_of(caf::actor_system& sys) {
   return sys.registry().get<caf::actor>(replica_sink_name);
+}
+
+/// The replica outbox of `sys`, or an invalid handle while none runs.
+inline caf::actor replica_outbox_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(replica_outbox_name);
+}
+
+/// The delivery outbox of `sys`, or an invalid handle while none runs.
+inline caf::actor delivery_outbox_of(caf::actor_system& sys) {
+  return sys.registry().get<caf::actor>(delivery_outbox_name);
 }
 
 }  // namespace tidegate::actors

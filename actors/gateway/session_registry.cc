@@ -35,6 +35,27 @@ struct registry_state {
 
 using registry_actor = caf::stateful_actor<registry_state>;
 
+// Sends `page`, new ops of `owner`, to its online sessions here (by user or by device).
+void deliver(registry_actor* self, uint8_t kind, const std::string& owner, const sync_page& page) {
+  auto& st = self->state;
+  switch (static_cast<bucket_kind>(kind)) {
+    case bucket_kind::device:
+    case bucket_kind::once_device:
+      if (auto d = st.devices.find(owner); d != st.devices.end()) {
+        self->send(d->second, deliver_atom_v, page);
+      }
+      return;
+    case bucket_kind::global:
+      return;  // the topic relay delivers these (read diffusion)
+    default: {
+      auto range = st.by_user.equal_range(owner);
+      for (auto s = range.first; s != range.second; ++s) {
+        self->send(s->second, deliver_atom_v, page);
+      }
+    }
+  }
+}
+
 void forget(registry_actor* self, const caf::actor_addr& who) {
   auto& st = self->state;
   auto i = st.sessions.find(who);
@@ -147,22 +168,11 @@ caf::behavior session_registry(registry_actor* self, gateway_context_ptr ctx) {
         }
       },
       [self](deliver_atom, uint8_t kind, const std::string& owner, const sync_page& page) {
-        auto& st = self->state;
-        switch (static_cast<bucket_kind>(kind)) {
-          case bucket_kind::device:
-          case bucket_kind::once_device:
-            if (auto d = st.devices.find(owner); d != st.devices.end()) {
-              self->send(d->second, deliver_atom_v, page);
-            }
-            return;
-          case bucket_kind::global:
-            return;  // the topic relay delivers these (read diffusion)
-          default: {
-            auto range = st.by_user.equal_range(owner);
-            for (auto s = range.first; s != range.second; ++s) {
-              self->send(s->second, deliver_atom_v, page);
-            }
-          }
+        deliver(self, kind, owner, page);
+      },
+      [self](deliver_atom, const owner_deliveries& batch) {
+        for (const auto& d : batch.items) {
+          deliver(self, d.kind, d.owner, d.page);
         }
       },
       [self](count_atom) { return static_cast<uint64_t>(self->state.sessions.size()); },

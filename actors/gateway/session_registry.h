@@ -28,6 +28,8 @@ namespace tidegate::actors {
 ///  - (deliver_atom, uint8_t bucket_kind, std::string owner, sync_page): new ops of an owner,
 ///    forwarded as (deliver_atom, sync_page) to its online sessions (by user or by device;
 ///    `global` ops go through the topic relay instead).
+///  - (deliver_atom, owner_deliveries) -> (): the same for each item, in order; from another
+///    member's delivery_outbox, which sends the next batch once this one is answered.
 ///  - (count_atom) -> uint64_t: live sessions.
 ///  - (caf::get_atom, std::string device_id) -> caf::actor: the device's session.
 caf::actor spawn_session_registry(caf::actor_system& sys, gateway_context_ptr ctx);

@@ -28,7 +28,9 @@
 #include "actors/node/error_renderers.h"
 #include "actors/node/json_replies.h"
 #include "actors/node/supervisor.h"
+#include "actors/sync/delivery_outbox.h"
 #include "actors/sync/replica_catchup.h"
+#include "actors/sync/replica_outbox.h"
 #include "actors/sync/replica_sink.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_errc.h"
@@ -214,6 +216,11 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
                           return spawn_replica_sink(sys, sync_ctx);
                         }});
     if (cfg.cluster.enabled) {
+      children.push_back(
+          {"outbox", [](caf::actor_system& sys) { return spawn_replica_outbox(sys); }});
+      children.push_back({"peerpush", [sync_ctx](caf::actor_system& sys) {
+                            return spawn_delivery_outbox(sys, sync_ctx);
+                          }});
       children.push_back({"catchup", [sync_ctx](caf::actor_system& sys) {
                             return spawn_replica_catchup(sys, sync_ctx,
                                                          std::chrono::milliseconds(500));

@@ -1,21 +1,19 @@
 #include "actors/sync/bucket_replication.h"
 
-#include <chrono>
 #include <map>
 #include <utility>
 
 #include <caf/event_based_actor.hpp>
 
 #include "actors/atoms.h"
+#include "actors/names.h"
+#include "actors/sync/replica_outbox.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
 
 namespace tidegate::actors {
 namespace {
 
-// A replica that does not answer within this fails the write (the backend retries with its
-// msg_id); it never hangs on a frozen peer.
-constexpr auto replica_timeout = std::chrono::seconds(5);
 // Ops read from the log per gap and round, and the rounds one batch may take.
 constexpr size_t fill_ops = 1000;
 constexpr size_t fill_bytes = size_t{4} << 20;
@@ -84,11 +82,15 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
 void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr ctx, uint16_t shard,
           replica_target target, std::shared_ptr<const storage::write_batch> batch,
           std::function<void(caf::error)> done, int rounds_left) {
+  auto outbox = replica_outbox_of(self->home_system());
+  if (!outbox) {
+    done(caf::make_error(sync_errc::not_durable, "no replica outbox runs on this node"));
+    return;
+  }
   auto sink = target.sink;
-  auto epoch = target.epoch;
-  auto primary = target.primary;
-  calls->request<replica_reply>(
-      self, sink, shard, caf::duration{replica_timeout},
+  replica_item item{shard, target.epoch, target.primary, *batch};
+  calls->request_via<replica_reply>(
+      self, outbox, sink, shard, caf::duration{replica_answer_timeout},
       [self, calls, ctx, shard, target, batch, done, rounds_left](replica_reply& reply) {
         if (reply.gaps.empty()) {
           done({});
@@ -117,8 +119,7 @@ void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr c
             },
             rounds_left - 1);
       },
-      [done](caf::error& err) { done(std::move(err)); }, replicate_atom_v, shard, epoch,
-      std::move(primary), *batch);
+      [done](caf::error& err) { done(std::move(err)); }, replicate_atom_v, sink, std::move(item));
 }
 
 }  // namespace

@@ -54,9 +54,19 @@ class pending_calls {
   template <class... Answer, class OnAnswer, class OnError, class... Ts>
   void request(caf::event_based_actor* self, const caf::actor& target, uint16_t shard,
                caf::duration timeout, OnAnswer on_answer, OnError on_error, Ts&&... xs) {
+    request_via<Answer...>(self, target, target, shard, timeout, std::move(on_answer),
+                           std::move(on_error), std::forward<Ts>(xs)...);
+  }
+
+  /// As request(), but `xs` goes to `via`, a local actor that passes it on to `target` and
+  /// returns the answer (the replica_outbox): the call fails as a call to `target` does.
+  template <class... Answer, class OnAnswer, class OnError, class... Ts>
+  void request_via(caf::event_based_actor* self, const caf::actor& via, const caf::actor& target,
+                   uint16_t shard, caf::duration timeout, OnAnswer on_answer, OnError on_error,
+                   Ts&&... xs) {
     auto addr = target.address();
     auto number = open(self, target, shard, fail_fn{std::move(on_error)});
-    self->request(target, timeout, std::forward<Ts>(xs)...)
+    self->request(via, timeout, std::forward<Ts>(xs)...)
         .then(
             [this, addr, number, on_answer = std::move(on_answer)](Answer&... got) mutable {
               if (take(addr, number)) {

@@ -1,6 +1,8 @@
 #include "actors/sync/replica_sink.h"
 
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -60,23 +62,33 @@ caf::error fenced(const sink_state& st, uint16_t shard, uint64_t epoch,
   return st.ctx->accept_stream(shard, epoch, primary);
 }
 
-caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoch,
-                                 const std::string& primary, storage::write_batch& batch) {
+// Called once with the outcome of one batch: its gaps, its error, or (neither) applied.
+using applied_fn = std::function<void(replica_outcome)>;
+
+// Checks `batch` against this node's logs and writes what it adds through the storage
+// writer; `done` runs when it is committed, or at once when nothing is written.
+void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& primary,
+           storage::write_batch& batch, applied_fn done) {
   auto& st = self->state;
+  auto fail = [&done](caf::error err) {
+    replica_outcome out;
+    out.error = std::move(err);
+    done(std::move(out));
+  };
   if (auto err = fenced(st, shard, epoch, primary)) {
-    return err;
+    return fail(std::move(err));
   }
-  replica_reply reply;
+  replica_outcome out;
   std::unordered_map<std::string, uint64_t> next;  // heads after this batch
   std::unordered_map<std::string, bool> gapped;
   std::vector<storage::oplog_append> kept;
   for (const auto& r : batch.rebases) {  // applied before the appends, as storage does
     if (r.shard != shard) {
-      return caf::make_error(sync_errc::replica_fenced, "a rebase of another shard");
+      return fail(caf::make_error(sync_errc::replica_fenced, "a rebase of another shard"));
     }
     auto stored = head_of(self, shard, r.bucket, r.owner);
     if (!stored) {
-      return stored.error();
+      return fail(stored.error());
     }
     if (r.head > *stored) {
       next[head_key(shard, r.bucket, r.owner)] = r.head;
@@ -85,7 +97,7 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
   for (auto& a : batch.appends) {
     const auto& r = a.record;
     if (a.shard != shard) {
-      return caf::make_error(sync_errc::replica_fenced, "an append of another shard");
+      return fail(caf::make_error(sync_errc::replica_fenced, "an append of another shard"));
     }
     auto key = head_key(shard, r.bucket, r.owner);
     if (gapped.count(key) != 0) {
@@ -97,7 +109,7 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
     } else {
       auto stored = head_of(self, shard, r.bucket, r.owner);
       if (!stored) {
-        return stored.error();
+        return fail(stored.error());
       }
       head = *stored;
     }
@@ -106,32 +118,31 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
       if (mine && (mine->msg_id != r.msg_id || mine->payload != r.payload)) {
         std::cerr << "tidegate: replica: shard " << shard << " owner " << r.owner << " version "
                   << r.version << " differs from " << primary << "'s\n";
-        return caf::make_error(
+        return fail(caf::make_error(
             sync_errc::replica_diverged,
-            "another op is stored under " + r.owner + " version " + std::to_string(r.version));
+            "another op is stored under " + r.owner + " version " + std::to_string(r.version)));
       }
       continue;  // already here (or trimmed here): a resend
     }
     if (r.version != head + 1) {
       gapped[key] = true;
-      reply.gaps.push_back({r.bucket, r.owner, head});
+      out.reply.gaps.push_back({r.bucket, r.owner, head});
       continue;
     }
     next[key] = r.version;
     kept.push_back(std::move(a));
   }
-  if (!reply.gaps.empty()) {
-    return reply;
+  if (!out.reply.gaps.empty()) {
+    return done(std::move(out));
   }
   batch.appends = std::move(kept);
   auto writer = storage_writer_of(self->home_system());
   if (!writer) {
-    return caf::make_error(sync_errc::not_durable, "no storage writer");
+    return fail(caf::make_error(sync_errc::not_durable, "no storage writer"));
   }
   for (auto& [key, version] : next) {
     st.heads[key] = version;
   }
-  auto promise = self->make_response_promise<replica_reply>();
   // Forgets the heads this write set, unless a later batch moved them on meanwhile.
   auto settle = [self, written = std::move(next)] {
     for (const auto& [key, version] : written) {
@@ -143,15 +154,40 @@ caf::result<replica_reply> apply(sink_actor* self, uint16_t shard, uint64_t epoc
   };
   self->request(writer, caf::infinite, write_atom_v, std::move(batch))
       .then(
-          [promise, settle](caf::unit_t) mutable {
+          [done, settle](caf::unit_t) {
             settle();
-            promise.deliver(replica_reply{});
+            done(replica_outcome{});
           },
-          [self, promise, settle](caf::error& err) mutable {
+          [self, done, settle](caf::error& err) {
             settle();
-            promise.deliver(
-                caf::make_error(sync_errc::not_durable, self->home_system().render(err)));
+            replica_outcome failed;
+            failed.error = caf::make_error(sync_errc::not_durable, self->home_system().render(err));
+            done(std::move(failed));
           });
+}
+
+// Applies every item of `stream` in order (each against the heads the ones before it set)
+// and answers once each is committed or refused. The writes of one stream reach the storage
+// writer together, so they share its group commit.
+caf::result<replica_outcomes> apply_stream(sink_actor* self, replica_stream& stream) {
+  if (stream.items.empty()) {
+    return replica_outcomes{};
+  }
+  // Taken only now: once made, the promise alone answers the request.
+  auto promise = self->make_response_promise<replica_outcomes>();
+  auto answers = std::make_shared<replica_outcomes>();
+  answers->outcomes.resize(stream.items.size());
+  auto left = std::make_shared<size_t>(stream.items.size());
+  for (size_t i = 0; i < stream.items.size(); ++i) {
+    auto& item = stream.items[i];
+    apply(self, item.shard, item.epoch, item.primary, item.batch,
+          [promise, answers, left, i](replica_outcome out) mutable {
+            answers->outcomes[i] = std::move(out);
+            if (--*left == 0) {
+              promise.deliver(std::move(*answers));
+            }
+          });
+  }
   return promise;
 }
 
@@ -179,8 +215,7 @@ caf::behavior replica_sink(sink_actor* self, sync_context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   unname_on_exit(self, replica_sink_name);
   return {
-      [self](replicate_atom, uint16_t shard, uint64_t epoch, const std::string& primary,
-             storage::write_batch& batch) { return apply(self, shard, epoch, primary, batch); },
+      [self](replicate_atom, replica_stream& stream) { return apply_stream(self, stream); },
       [self](sync_heads_atom, uint16_t shard, uint64_t epoch, const std::string& primary,
              const owner_heads& heads) { return check_heads(self, shard, epoch, primary, heads); },
       [self](reload_atom, sync_context_ptr& ctx) { self->state.ctx = std::move(ctx); },

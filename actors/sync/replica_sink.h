@@ -11,8 +11,9 @@ namespace tidegate::actors {
 /// "replica" (replica_sink_of()). It applies the write batches that primaries stream for the
 /// shards this node is the replica of:
 ///
-///  - (replicate_atom, uint16_t shard, uint64_t epoch, std::string primary,
-///     storage::write_batch) -> replica_reply
+///  - (replicate_atom, replica_stream) -> replica_outcomes: a primary node's batches for
+///    any of its shards (sent by its replica_outbox), each applied or refused on its own and
+///    answered in order
 ///  - (sync_heads_atom, uint16_t shard, uint64_t epoch, std::string primary, owner_heads)
 ///    -> replica_reply: the owners whose head here is below the primary's (a catch-up's check)
 ///
@@ -21,7 +22,7 @@ namespace tidegate::actors {
 /// promoted replica. Appends must continue each owner's log: ones the replica already holds are
 /// skipped (after checking that it holds the same op; another op under that version is
 /// replica_diverged), and an owner whose first append is past its head makes the whole batch a
-/// replica_reply with that gap and nothing applied; a rebase (ops the primary no longer keeps)
+/// reply with that gap and nothing of it applied; a rebase (ops the primary no longer keeps)
 /// moves an owner's head forward first. Otherwise the batch (with its dedupe
 /// entries and delivery state) is written through the storage_writer, and the reply comes
 /// once it is committed.

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/atoms.h"
+#include "actors/sync/replica_outbox.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_errc.h"
 #include "actors/sync/sync_messages.h"
@@ -58,21 +59,34 @@ class ReplicaSinkTest : public ::testing::Test {
     };
     writer_ = spawn_storage_writer(sys_, *env_, *store_, {});
     sink_ = spawn_replica_sink(sys_, ctx);
+    outbox_ = spawn_replica_outbox(sys_);
   }
 
   void TearDown() override {
+    caf::anon_send_exit(outbox_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown);
   }
 
-  // The sink's answer: the gaps, or the error.
+  // The sink's answer through the outbox, as a primary sends: the gaps, or the error.
   std::pair<replica_reply, caf::error> send(storage::write_batch batch, uint64_t epoch = 3,
                                             const std::string& primary = "n1") {
     caf::scoped_actor self{sys_};
     std::pair<replica_reply, caf::error> out;
-    self->request(sink_, 10s, replicate_atom_v, shard, epoch, primary, std::move(batch))
+    self->request(outbox_, 10s, replicate_atom_v, sink_,
+                  replica_item{shard, epoch, primary, std::move(batch)})
         .receive([&](replica_reply& reply) { out.first = std::move(reply); },
                  [&](caf::error& err) { out.second = std::move(err); });
+    return out;
+  }
+
+  // The sink's answers to `stream`, sent to it directly.
+  replica_outcomes send_stream(replica_stream stream) {
+    caf::scoped_actor self{sys_};
+    replica_outcomes out;
+    self->request(sink_, 10s, replicate_atom_v, std::move(stream))
+        .receive([&](replica_outcomes& got) { out = std::move(got); },
+                 [&](caf::error& err) { ADD_FAILURE() << sys_.render(err); });
     return out;
   }
 
@@ -88,6 +102,7 @@ class ReplicaSinkTest : public ::testing::Test {
   caf::actor_system sys_{cfg_};
   caf::actor writer_;
   caf::actor sink_;
+  caf::actor outbox_;
 };
 
 TEST_F(ReplicaSinkTest, AppliesAnOwnersOpsInOrder) {
@@ -142,6 +157,54 @@ TEST_F(ReplicaSinkTest, RefusesAnotherOpUnderAVersionItHolds) {
   auto [reply, err] = send(ops("u", 2, 3, "other"));
   EXPECT_EQ(err, sync_errc::replica_diverged);
   EXPECT_EQ(head("u"), 2u);
+}
+
+TEST_F(ReplicaSinkTest, AnswersEachBatchOfAStreamOnItsOwnAndInOrder) {
+  replica_stream stream;
+  stream.items.push_back({shard, 3, "n1", ops("u", 1, 2)});
+  stream.items.push_back({shard, 2, "n1", ops("w", 1, 1)});  // an old epoch: refused alone
+  stream.items.push_back({shard, 3, "n1", ops("u", 5, 5)});  // checked against 1..2 above
+  stream.items.push_back({shard, 3, "n1", ops("u", 3, 3)});
+  auto got = send_stream(std::move(stream));
+  ASSERT_EQ(got.outcomes.size(), 4u);
+  EXPECT_FALSE(got.outcomes[0].error);
+  EXPECT_TRUE(got.outcomes[0].reply.gaps.empty());
+  EXPECT_EQ(got.outcomes[1].error, sync_errc::replica_fenced);
+  EXPECT_FALSE(got.outcomes[2].error);
+  ASSERT_EQ(got.outcomes[2].reply.gaps.size(), 1u);
+  EXPECT_EQ(got.outcomes[2].reply.gaps[0].have, 2u);
+  EXPECT_FALSE(got.outcomes[3].error);
+  EXPECT_TRUE(got.outcomes[3].reply.gaps.empty());
+  EXPECT_EQ(head("u"), 3u);
+  EXPECT_EQ(head("w"), 0u);
+}
+
+TEST_F(ReplicaSinkTest, AnEmptyStreamIsAnsweredEmpty) {
+  EXPECT_TRUE(send_stream({}).outcomes.empty());
+}
+
+TEST_F(ReplicaSinkTest, TheOutboxAnswersEachSenderWithItsOwnBatchsOutcome) {
+  // Many senders at once, so that their batches share streams: each gets its own answer.
+  constexpr int senders = 20;
+  caf::scoped_actor self{sys_};
+  for (int i = 0; i < senders; ++i) {
+    auto owner = "o" + std::to_string(i);
+    auto epoch = i % 5 == 0 ? uint64_t{2} : uint64_t{3};  // every fifth is fenced
+    self->send(outbox_, replicate_atom_v, sink_,
+               replica_item{shard, epoch, "n1", ops(owner, 1, 2)});
+  }
+  int applied = 0;
+  int fenced = 0;
+  for (int i = 0; i < senders; ++i) {
+    self->receive([&](replica_reply& reply) { applied += reply.gaps.empty() ? 1 : 0; },
+                  [&](caf::error& err) { fenced += err == sync_errc::replica_fenced ? 1 : 0; },
+                  caf::after(10s) >> [&] { ADD_FAILURE() << "no answer"; });
+  }
+  EXPECT_EQ(applied, senders - senders / 5);
+  EXPECT_EQ(fenced, senders / 5);
+  for (int i = 0; i < senders; ++i) {
+    EXPECT_EQ(head("o" + std::to_string(i)), i % 5 == 0 ? 0u : 2u) << i;
+  }
 }
 
 }  // namespace

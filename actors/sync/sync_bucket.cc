@@ -203,17 +203,17 @@ void on_committed(bucket_actor* self, const std::string& key, storage::oplog_rec
   page.head = record.version;
   auto owner = record.owner;
   page.records.push_back(std::move(record));
-  // In a cluster the owner's sessions may be on any member: their registries get it too
-  // (one message per member; a registry without the owner's sessions drops it). The page is
-  // built once and shared by every send.
+  // In a cluster the owner's sessions may be on any member: their registries get it too,
+  // through the delivery outbox (batched per member; a registry without the owner's sessions
+  // drops it). The message is built once and shared by both sends.
   auto msg = caf::make_message(deliver_atom_v, static_cast<uint8_t>(st.bucket->kind),
                                std::move(owner), std::move(page));
   if (to) {
     self->send(to, msg);
   }
   if (st.bucket->kind != bucket_kind::global && st.ctx->peer_sessions) {
-    for (const auto& peer : st.ctx->peer_sessions()) {
-      self->send(peer, msg);
+    if (auto peers = delivery_outbox_of(self->home_system())) {
+      self->send(peers, msg);
     }
   }
 }

@@ -177,6 +177,76 @@ typename Inspector::result_type inspect(Inspector& f, replica_reply& x) {
   return f(caf::meta::type_name("replica_reply"), x.gaps);
 }
 
+/// New ops of an owner for its online sessions on another member (what a session
+/// registry's single deliver_atom message carries), inside owner_deliveries.
+struct owner_delivery {
+  uint8_t kind = 0;  ///< The bucket's bucket_kind: by user or by device.
+  std::string owner;
+  sync_page page;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_delivery& x) {
+  return f(caf::meta::type_name("owner_delivery"), x.kind, x.owner, x.page);
+}
+
+/// The deliveries a node's delivery_outbox sends one other member's session registry in one
+/// message (deliver_atom), in the order they were committed.
+struct owner_deliveries {
+  std::vector<owner_delivery> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_deliveries& x) {
+  return f(caf::meta::type_name("owner_deliveries"), x.items);
+}
+
+/// One shard's committed batch on its way to the replica, inside a replica_stream.
+struct replica_item {
+  uint16_t shard = 0;
+  uint64_t epoch = 0;   ///< The shard's epoch in the map naming sender and replica.
+  std::string primary;  ///< The sending node.
+  storage::write_batch batch;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_item& x) {
+  return f(caf::meta::type_name("replica_item"), x.shard, x.epoch, x.primary, x.batch);
+}
+
+/// The batches a node's replica_outbox sends one replica's sink in one message: every
+/// shard's writes bound for that member since the last one (replica_sink: replicate_atom).
+/// Items of one shard keep their order.
+struct replica_stream {
+  std::vector<replica_item> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_stream& x) {
+  return f(caf::meta::type_name("replica_stream"), x.items);
+}
+
+/// The sink's answer to a replica_stream, one per item in its order: `error` (fenced,
+/// diverged, not durable) or `reply` (applied, or the gaps that kept it from applying).
+struct replica_outcome {
+  replica_reply reply;
+  caf::error error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_outcome& x) {
+  return f(caf::meta::type_name("replica_outcome"), x.reply, x.error);
+}
+
+struct replica_outcomes {
+  std::vector<replica_outcome> outcomes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_outcomes& x) {
+  return f(caf::meta::type_name("replica_outcomes"), x.outcomes);
+}
+
 /// Registers every SYNC message type that crosses nodes (publishes, pages, cursors,
 /// receipts), under the same names on every node.
 void add_sync_message_types(caf::actor_system_config& cfg);

@@ -23,6 +23,12 @@ void add_sync_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replica_gap>("tidegate::actors::replica_gap");
   cfg.add_message_type<replica_reply>("tidegate::actors::replica_reply");
   cfg.add_message_type<owner_heads>("tidegate::actors::owner_heads");
+  cfg.add_message_type<owner_delivery>("tidegate::actors::owner_delivery");
+  cfg.add_message_type<owner_deliveries>("tidegate::actors::owner_deliveries");
+  cfg.add_message_type<replica_item>("tidegate::actors::replica_item");
+  cfg.add_message_type<replica_stream>("tidegate::actors::replica_stream");
+  cfg.add_message_type<replica_outcome>("tidegate::actors::replica_outcome");
+  cfg.add_message_type<replica_outcomes>("tidegate::actors::replica_outcomes");
 }
 
 }  // namespace tidegate::actors
