@@ -33,7 +33,6 @@ struct outbox_state {
   static inline const char* name = "tidegate.delivery_outbox";
   sync_context_ptr ctx;  // only its peer_sessions, which reads the live cluster status
   pipelined_lanes<owner_deliveries> lanes{full_batch_bytes};
-  bool flush_sent = false;
 };
 
 using outbox_actor = caf::stateful_actor<outbox_state>;
@@ -61,9 +60,8 @@ void enqueue(outbox_actor* self, uint8_t kind, const std::string& owner, const s
     auto next = st.lanes.queue(registry, bytes, [&](owner_deliveries& b) { b.items.push_back(d); });
     if (next == next_step::send_now) {
       send_queued(self, registry.address());
-    } else if (next == next_step::flush && !st.flush_sent) {
-      st.flush_sent = true;  // behind every message queued now: they join this batch
-      self->send(self, caf::flush_atom_v);
+    } else if (next == next_step::flush) {
+      self->send(self, caf::flush_atom_v);  // behind every message queued now: they join
     }
   }
 }
@@ -76,8 +74,7 @@ caf::behavior delivery_outbox(outbox_actor* self, sync_context_ptr ctx) {
         enqueue(self, kind, owner, page);
       },
       [self](caf::flush_atom) {
-        self->state.flush_sent = false;
-        for (const auto& addr : self->state.lanes.idle_with_items()) {
+        for (const auto& addr : self->state.lanes.flush()) {
           send_queued(self, addr);
         }
       },

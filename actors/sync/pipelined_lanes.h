@@ -24,8 +24,8 @@ class pipelined_lanes {
   /// What the owner does after queue().
   enum class next {
     send_now,  ///< The batch is full: take() and send it now.
-    flush,     ///< Nothing is in flight to the destination: send it once the mailbox drained.
-    wait,      ///< It goes when the message in flight is answered.
+    flush,     ///< Send itself a flush message, and send what flush() names when it arrives.
+    wait,      ///< Nothing: a message in flight or a flush already pending will send it.
   };
 
   /// Adds an item of about `bytes` (at least 1) to `dest`'s next batch through `add(Batch&)`.
@@ -38,7 +38,11 @@ class pipelined_lanes {
     if (l.bytes >= full_bytes_) {
       return next::send_now;
     }
-    return l.in_flight == 0 ? next::flush : next::wait;
+    if (l.in_flight != 0 || flush_pending_) {
+      return next::wait;
+    }
+    flush_pending_ = true;  // one flush message serves every lane
+    return next::flush;
   }
 
   /// Takes `dest`'s queued batch, counted in flight until answered().
@@ -66,8 +70,10 @@ class pipelined_lanes {
     return false;
   }
 
-  /// The destinations with a batch queued and nothing in flight (for the owner's flush).
-  std::vector<caf::actor_addr> idle_with_items() const {
+  /// On the owner's flush message: the destinations with a batch queued and nothing in
+  /// flight, whose batches the owner takes and sends now.
+  std::vector<caf::actor_addr> flush() {
+    flush_pending_ = false;
     std::vector<caf::actor_addr> out;
     for (const auto& [addr, l] : lanes_) {
       if (l.in_flight == 0 && l.bytes > 0) {
@@ -86,6 +92,7 @@ class pipelined_lanes {
   };
 
   size_t full_bytes_;
+  bool flush_pending_ = false;
   std::unordered_map<caf::actor_addr, lane> lanes_;
 };
 

@@ -39,7 +39,6 @@ struct outbox_state {
   static inline const char* name = "tidegate.replica_outbox";
   explicit outbox_state(size_t stream_bytes = replica_stream_bytes) : lanes(stream_bytes) {}
   pipelined_lanes<pending_stream> lanes;
-  bool flush_sent = false;
 };
 
 using outbox_actor = caf::stateful_actor<outbox_state>;
@@ -99,9 +98,8 @@ caf::result<replica_reply> enqueue(outbox_actor* self, const caf::actor& sink, r
   using next_step = pipelined_lanes<pending_stream>::next;
   if (next == next_step::send_now) {
     send_queued(self, sink.address());
-  } else if (next == next_step::flush && !st.flush_sent) {
+  } else if (next == next_step::flush) {
     // Behind every message queued now: the items they bring join this stream.
-    st.flush_sent = true;
     self->send(self, caf::flush_atom_v);
   }
   return promise;
@@ -115,8 +113,7 @@ caf::behavior replica_outbox(outbox_actor* self, size_t stream_bytes) {
         return enqueue(self, sink, item);
       },
       [self](caf::flush_atom) {
-        self->state.flush_sent = false;
-        for (const auto& addr : self->state.lanes.idle_with_items()) {
+        for (const auto& addr : self->state.lanes.flush()) {
           send_queued(self, addr);
         }
       },
