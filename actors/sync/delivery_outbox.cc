@@ -24,7 +24,7 @@ constexpr auto answer_timeout = std::chrono::seconds(2);
 size_t approx_bytes(const owner_delivery& d) {
   size_t n = 64 + d.owner.size();
   for (const auto& r : d.page.records) {
-    n += r.payload.size() + r.owner.size() + r.msg_id.size() + 64;
+    n += approx_message_bytes(r);
   }
   return n;
 }

@@ -21,7 +21,7 @@ namespace {
 size_t approx_bytes(const storage::write_batch& b) {
   size_t n = 64;
   for (const auto& a : b.appends) {
-    n += a.record.payload.size() + a.record.owner.size() + a.record.msg_id.size() + 64;
+    n += approx_message_bytes(a.record);
   }
   for (const auto& p : b.puts) {
     n += p.key.size() + p.value.size() + 16;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -175,6 +176,11 @@ struct replica_reply {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_reply& x) {
   return f(caf::meta::type_name("replica_reply"), x.gaps);
+}
+
+/// About the bytes `r` adds to a message: what the outboxes count to bound a batch.
+inline size_t approx_message_bytes(const storage::oplog_record& r) {
+  return r.payload.size() + r.owner.size() + r.msg_id.size() + 64;
 }
 
 /// New ops of an owner for its online sessions on another member (what a session
