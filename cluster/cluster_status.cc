@@ -175,6 +175,7 @@ struct map_counts {
   size_t unavailable = 0;  // shards whose primary is not reachable
   size_t in_sync = 0;      // shards whose replica may be promoted
   size_t moving = 0;       // shards with a planned move of their primary
+  size_t learners = 0;     // shards with a learner catching up (decision 0020)
 };
 
 map_counts count(const shard_map& map, const cluster_snapshot& s) {
@@ -198,6 +199,9 @@ map_counts count(const shard_map& map, const cluster_snapshot& s) {
     }
     if (!o.moving_to.empty()) {
       ++c.moving;
+    }
+    if (!o.learner.empty()) {
+      ++c.learners;
     }
   }
   return c;
@@ -237,6 +241,7 @@ std::string render_cluster_json(const cluster_snapshot& s, const shard_map& map)
                 {"unavailable", c.unavailable},
                 {"replicas_in_sync", c.in_sync},
                 {"moving", c.moving},
+                {"learners", c.learners},
                 {"draining", map.draining}};
   return out.dump();
 }
@@ -255,7 +260,8 @@ std::string render_shards_json(const shard_map& map) {
                       {"replica", o.replica},
                       {"replica_in_sync", o.replica_in_sync},
                       {"epoch", o.epoch},
-                      {"moving_to", o.moving_to}});
+                      {"moving_to", o.moving_to},
+                      {"learner", o.learner}});
   }
   json out{{"term", map.term},           {"version", map.version},
            {"issued_by", map.issued_by}, {"draining", map.draining},

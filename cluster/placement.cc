@@ -56,12 +56,20 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
   auto is_up = [&loads](const std::string& name) { return loads.count(name) != 0; };
   std::vector<shard_owner> next(shard_count);
   for (uint32_t s = 0; s < shard_count && s < current.size(); ++s) {
-    next[s] = current[s];
-    if (is_up(next[s].primary)) {
-      ++loads[next[s].primary].primaries;
+    auto& o = next[s];
+    o = current[s];
+    if (!o.learner.empty()
+        && (!is_up(o.learner) || o.learner == o.primary || o.learner == o.replica)) {
+      o.learner.clear();  // gone: a later move starts over
     }
-    if (is_up(next[s].replica)) {
-      ++loads[next[s].replica].replicas;
+    if (is_up(o.primary)) {
+      ++loads[o.primary].primaries;
+    }
+    // A learner counts where it will be a replica, and the replica it replaces still counts.
+    for (const auto* copy : {&o.replica, &o.learner}) {
+      if (is_up(*copy)) {
+        ++loads[*copy].replicas;
+      }
     }
   }
   if (up.empty()) {
@@ -91,6 +99,13 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
       --loads[o.primary].replicas;
       ++loads[o.primary].primaries;
     }
+    if ((o.replica.empty() || !is_up(o.replica)) && !o.learner.empty()) {
+      // The learner has most of the shard already, and the stream: it goes on as the replica.
+      o.replica = std::move(o.learner);
+      o.learner.clear();
+      o.replica_in_sync = false;
+      o.replica_incarnation = 0;
+    }
     if (o.replica.empty() || !is_up(o.replica)) {
       const auto& primary_zone = zone_of[o.primary];
       auto other = [&](const member_info& m) { return m.name != o.primary; };
@@ -119,8 +134,16 @@ void apply_sync_reports(std::vector<shard_owner>& owners, const std::vector<sync
     }
     auto& o = owners[r.shard];
     auto now = incarnations.find(r.replica);
-    if (o.replica == r.replica && o.epoch == r.epoch && now != incarnations.end()
-        && now->second == r.incarnation) {
+    if (o.epoch != r.epoch || now == incarnations.end() || now->second != r.incarnation) {
+      continue;
+    }
+    if (o.replica == r.replica) {
+      o.replica_in_sync = true;
+      o.replica_incarnation = r.incarnation;
+    } else if (o.learner == r.replica) {
+      // Caught up: the learner takes the replica's place, and the replica it replaces goes.
+      o.replica = std::move(o.learner);
+      o.learner.clear();
       o.replica_in_sync = true;
       o.replica_incarnation = r.incarnation;
     }

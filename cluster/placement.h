@@ -23,7 +23,8 @@ std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
 ///   zone when its home zone has no member up), epoch 1;
 /// - a shard whose replica is missing or down gets the least-loaded member in another zone
 ///   than its primary's, or in the same zone when no other zone has one; a new replica is not
-///   in sync.
+///   in sync. When the shard has a learner up, the learner becomes that replica (not in sync);
+///   a learner that is down is dropped.
 std::vector<shard_owner> place(const std::vector<shard_owner>& current,
                                const std::vector<member_info>& up,
                                const std::vector<zone_rule>& rules, uint32_t shard_count);
@@ -39,7 +40,8 @@ struct sync_report {
 
 /// Marks replicas in sync from `reports` that still match the owners (same replica, same
 /// epoch, same incarnation), and out of sync those whose member restarted since it caught up
-/// (`incarnations`: each known member's started_at_ms). Pure, like place().
+/// (`incarnations`: each known member's started_at_ms). A report for a shard's learner makes
+/// the learner its in-sync replica in place of the old one (decision 0020). Pure, like place().
 void apply_sync_reports(std::vector<shard_owner>& owners, const std::vector<sync_report>& reports,
                         const std::map<std::string, int64_t>& incarnations);
 

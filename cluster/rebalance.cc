@@ -37,10 +37,15 @@ class planner {
       if (auto it = primaries_.find(primary); it != primaries_.end()) {
         ++it->second;
       }
-      if (auto it = replicas_.find(o.replica); it != replicas_.end()) {
+      if (auto it = replicas_.find(next_replica(o)); it != replicas_.end()) {
         ++it->second;
       }
     }
+  }
+
+  // The member that will hold `o`'s replica: its learner while it has one.
+  static const std::string& next_replica(const shard_owner& o) {
+    return o.learner.empty() ? o.replica : o.learner;
   }
 
   // The eligible members of home zone `zone`; every eligible member when it has none.
@@ -124,13 +129,20 @@ class planner {
            && (zone_of(to) != zone_of(o.primary) || !other_zone_eligible(o.primary));
   }
 
+  // Makes `to` the shard's next replica: its learner while the replica is in sync, so the
+  // shard keeps two full copies until `to` caught up (decision 0020); else its replica.
   void set_replica(shard_owner& o, const std::string& to) {
-    if (auto it = replicas_.find(o.replica); it != replicas_.end()) {
+    if (auto it = replicas_.find(next_replica(o)); it != replicas_.end()) {
       --it->second;
     }
-    o.replica = to;
-    o.replica_in_sync = false;  // until replication reports it caught up
-    o.replica_incarnation = 0;
+    if (o.replica_in_sync && is_up(o.replica)) {
+      o.learner = to;
+    } else {
+      o.replica = to;
+      o.learner.clear();
+      o.replica_in_sync = false;  // until replication reports it caught up
+      o.replica_incarnation = 0;
+    }
     ++replicas_[to];
   }
 
@@ -140,7 +152,7 @@ class planner {
     }
     ++primaries_[to];
     o.moving_to = to;
-    if (o.replica != to) {
+    if (o.replica != to && o.learner != to) {
       set_replica(o, to);
     }
   }
@@ -186,9 +198,15 @@ void plan_moves(std::vector<shard_owner>& owners, const std::vector<member_info>
     if (!o.moving_to.empty()
         && (o.moving_to == o.primary || !p.is_eligible(o.moving_to) || !p.is_up(o.primary)
             || limits.cancel.count(s) != 0)) {
+      if (o.learner == o.moving_to) {
+        o.learner.clear();
+      }
       o.moving_to.clear();
     }
-    if (!o.moving_to.empty() || (!o.replica.empty() && !o.replica_in_sync)) {
+    if (!o.learner.empty() && !p.is_eligible(o.learner)) {
+      o.learner.clear();  // draining meanwhile: the shard is placed again below
+    }
+    if (!o.moving_to.empty() || !o.learner.empty() || (!o.replica.empty() && !o.replica_in_sync)) {
       ++in_motion;
     }
   }
@@ -199,7 +217,7 @@ void plan_moves(std::vector<shard_owner>& owners, const std::vector<member_info>
   auto budget_left = [&] { return in_motion < limits.max_in_motion; };
   auto movable_shard = [&](uint32_t s) {
     const auto& o = owners[s];
-    return !o.primary.empty() && p.is_up(o.primary) && o.moving_to.empty()
+    return !o.primary.empty() && p.is_up(o.primary) && o.moving_to.empty() && o.learner.empty()
            && limits.cancel.count(s) == 0;
   };
   // Primaries on draining members or outside their home zone.

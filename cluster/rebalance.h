@@ -34,8 +34,8 @@ void apply_handoffs(std::vector<shard_owner>& owners, const std::vector<handoff_
 
 /// What plan_moves() may start and must stop.
 struct move_limits {
-  /// Shards in motion at once: moves in progress plus replicas catching up. Each costs a
-  /// catch-up, and a moved shard has one full copy until its new replica is in sync.
+  /// Shards in motion at once: moves in progress plus replicas and learners catching up.
+  /// Each costs a catch-up, and a shard with a learner streams every write to three members.
   size_t max_in_motion = 32;
   /// Moves to cancel (sealed too long: the primary did not report the hand-off ready), and
   /// shards not to move for now (cancelled lately).
@@ -52,7 +52,10 @@ struct move_limits {
 /// - a replica on a draining member, or in its primary's zone while another zone has an
 ///   eligible member, moves to the least-loaded eligible member of another zone;
 /// - in-sync replicas move from the most to the least loaded member, where zones allow.
-/// A move first makes its target the replica (out of sync). Eligible: up and not `draining`.
+/// A move first makes its target the shard's next replica: its learner while the replica is in
+/// sync (decision 0020), else its replica (out of sync); a learner that caught up replaces the
+/// replica (apply_sync_reports()). A learner on a member no longer eligible is dropped.
+/// Eligible: up and not `draining`.
 void plan_moves(std::vector<shard_owner>& owners, const std::vector<member_info>& up,
                 const std::vector<zone_rule>& rules, const std::vector<std::string>& draining,
                 const move_limits& limits);

@@ -61,6 +61,9 @@ std::vector<shard_owner> settle(std::vector<shard_owner> owners, const std::vect
       } else if (!o.replica.empty() && !o.replica_in_sync) {
         synced.push_back({s, o.epoch, o.replica, inc.at(o.replica)});
       }
+      if (!o.learner.empty()) {
+        synced.push_back({s, o.epoch, o.learner, inc.at(o.learner)});
+      }
     }
     auto before = owners;
     apply_sync_reports(owners, synced, inc);
@@ -75,8 +78,15 @@ std::vector<shard_owner> settle(std::vector<shard_owner> owners, const std::vect
     owners = place(owners, up, rules, static_cast<uint32_t>(owners.size()));
     plan_moves(owners, up, rules, draining, limits);
     size_t in_motion = 0;
-    for (const auto& o : owners) {
-      in_motion += !o.moving_to.empty() || (!o.replica.empty() && !o.replica_in_sync) ? 1 : 0;
+    for (uint32_t s = 0; s < owners.size(); ++s) {
+      const auto& o = owners[s];
+      in_motion +=
+          !o.moving_to.empty() || !o.learner.empty() || (!o.replica.empty() && !o.replica_in_sync)
+              ? 1
+              : 0;
+      // With every member up, a shard never goes back to a single full copy (decision 0020).
+      EXPECT_TRUE(!before[s].replica_in_sync || o.replica_in_sync) << "shard " << s;
+      EXPECT_TRUE(o.learner.empty() || (o.learner != o.primary && o.learner != o.replica)) << s;
     }
     EXPECT_LE(in_motion, limit) << "step " << step;
     if (owners == before && synced.empty() && ready.empty()) {
@@ -134,9 +144,9 @@ TEST(RebalanceTest, ShardsGoBackToTheirHomeZoneWhenItHasAMemberAgain) {
   }
 }
 
-TEST(RebalanceTest, AMoveStartsByMakingItsTargetTheReplica) {
+TEST(RebalanceTest, AMoveStartsByMakingItsTargetALearnerBesideTheInSyncReplica) {
   std::vector<member_info> two{member("n1", ""), member("n2", "")};
-  std::vector<shard_owner> owners(4, shard_owner{"n1", "n2", 3, true, 100, ""});
+  std::vector<shard_owner> owners(4, shard_owner{"n1", "n2", 3, true, 100, "", ""});
   owners[2].primary = owners[3].primary = "n2";
   owners[2].replica = owners[3].replica = "n1";
   auto three = two;
@@ -145,16 +155,75 @@ TEST(RebalanceTest, AMoveStartsByMakingItsTargetTheReplica) {
   limits.max_in_motion = 1;
   plan_moves(owners, three, {}, {}, limits);
   EXPECT_EQ(owners[1].moving_to, "n3");  // the highest shard of the most loaded member
-  EXPECT_EQ(owners[1].replica, "n3");
-  EXPECT_FALSE(owners[1].replica_in_sync);
+  EXPECT_EQ(owners[1].learner, "n3");
+  EXPECT_EQ(owners[1].replica, "n2");  // still in sync: two full copies while n3 catches up
+  EXPECT_TRUE(owners[1].replica_in_sync);
   EXPECT_FALSE(owners[1].sealed());
   EXPECT_EQ(owners[1].epoch, 3u);
   EXPECT_TRUE(owners[0].moving_to.empty());  // the limit
+  // Caught up: n3 replaces n2 as the in-sync replica, and the shard is sealed for the swap.
+  apply_sync_reports(owners, {{1, 3, "n3", 100}}, incarnations(three));
+  EXPECT_EQ(owners[1].replica, "n3");
+  EXPECT_TRUE(owners[1].learner.empty());
+  EXPECT_TRUE(owners[1].replica_in_sync);
+  EXPECT_TRUE(owners[1].sealed());
+}
+
+TEST(RebalanceTest, AMoveOfAShardWithoutAnInSyncReplicaReplacesTheReplica) {
+  std::vector<member_info> three{member("n1", ""), member("n2", ""), member("n3", "")};
+  std::vector<shard_owner> owners(3, shard_owner{"n1", "n2", 3, false, 0, "", ""});
+  move_limits limits;
+  limits.max_in_motion = 8;  // the three replicas catching up count too
+  plan_moves(owners, three, {}, {}, limits);
+  EXPECT_EQ(owners[2].moving_to, "n2");  // to its replica already
+  EXPECT_EQ(owners[1].moving_to, "n3");
+  EXPECT_EQ(owners[1].replica, "n3");  // nothing full to keep
+  EXPECT_TRUE(owners[1].learner.empty());
+}
+
+TEST(RebalanceTest, ALearnerThatGoesDownOrDrainsIsDropped) {
+  std::vector<member_info> two{member("n1", ""), member("n2", "")};
+  std::vector<shard_owner> owners{{"n1", "n2", 2, true, 100, "n3", "n3"},
+                                  {"n2", "n1", 2, true, 100, "", "n3"}};
+  // n3 went down: place() drops its learners, and the in-sync replicas stay.
+  auto placed = place(owners, two, {}, 2);
+  EXPECT_TRUE(placed[0].learner.empty());
+  EXPECT_TRUE(placed[1].learner.empty());
+  EXPECT_EQ(placed[0].replica, "n2");
+  EXPECT_TRUE(placed[0].replica_in_sync);
+  // n3 is up but draining: plan_moves() drops them (and the move to it).
+  auto three = two;
+  three.push_back(member("n3", ""));
+  move_limits limits;
+  limits.max_in_motion = 0;
+  plan_moves(owners, three, {}, {"n3"}, limits);
+  EXPECT_TRUE(owners[0].learner.empty());
+  EXPECT_TRUE(owners[0].moving_to.empty());
+  EXPECT_TRUE(owners[1].learner.empty());
+  EXPECT_TRUE(owners[1].replica_in_sync);
+}
+
+TEST(RebalanceTest, WhenTheReplicaGoesTheLearnerTakesItsPlace) {
+  std::vector<member_info> n1_n3{member("n1", ""), member("n3", "")};
+  std::vector<shard_owner> owners{{"n1", "n2", 2, true, 100, "", "n3"},
+                                  {"n2", "n1", 2, true, 100, "", "n3"}};
+  auto placed = place(owners, n1_n3, {}, 2);
+  // Shard 0: its replica n2 is gone; n3, which has the stream already, goes on as replica.
+  EXPECT_EQ(placed[0].primary, "n1");
+  EXPECT_EQ(placed[0].replica, "n3");
+  EXPECT_FALSE(placed[0].replica_in_sync);
+  EXPECT_TRUE(placed[0].learner.empty());
+  // Shard 1: its primary n2 is gone; the in-sync replica n1 is promoted, n3 is its replica.
+  EXPECT_EQ(placed[1].primary, "n1");
+  EXPECT_EQ(placed[1].epoch, 3u);
+  EXPECT_EQ(placed[1].replica, "n3");
+  EXPECT_FALSE(placed[1].replica_in_sync);
+  EXPECT_TRUE(placed[1].learner.empty());
 }
 
 TEST(RebalanceTest, AHandOffAppliesOnlyWhileItStillMatches) {
   auto inc = incarnations({member("n1", ""), member("n2", "")});
-  shard_owner sealed{"n1", "n2", 5, true, 100, "n2"};
+  shard_owner sealed{"n1", "n2", 5, true, 100, "n2", ""};
   ASSERT_TRUE(sealed.sealed());
   std::vector<shard_owner> owners{sealed, sealed, sealed, sealed};
   apply_handoffs(owners,
@@ -163,7 +232,7 @@ TEST(RebalanceTest, AHandOffAppliesOnlyWhileItStillMatches) {
                   {2, 5, "n1", "n2", 99},    // n1 restarted since it sealed
                   {3, 5, "n2", "n1", 100}},  // not the primary
                  inc);
-  EXPECT_EQ(owners[0], (shard_owner{"n2", "n1", 6, true, 100, ""}));
+  EXPECT_EQ(owners[0], (shard_owner{"n2", "n1", 6, true, 100, "", ""}));
   for (size_t s = 1; s < 4; ++s) {
     EXPECT_EQ(owners[s], sealed) << s;
   }
@@ -171,8 +240,8 @@ TEST(RebalanceTest, AHandOffAppliesOnlyWhileItStillMatches) {
 
 TEST(RebalanceTest, AMoveIsCancelledWhenItsTargetGoesOrItTimesOut) {
   std::vector<member_info> two{member("n1", ""), member("n2", "")};
-  std::vector<shard_owner> owners{{"n1", "n3", 2, false, 0, "n3"},
-                                  {"n1", "n2", 2, true, 100, "n2"}};
+  std::vector<shard_owner> owners{{"n1", "n3", 2, false, 0, "n3", ""},
+                                  {"n1", "n2", 2, true, 100, "n2", ""}};
   move_limits limits;
   limits.cancel = {1};
   plan_moves(owners, two, {}, {}, limits);

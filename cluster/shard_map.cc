@@ -14,28 +14,37 @@
 namespace tidegate::cluster {
 namespace {
 
-constexpr char magic[] = {'T', 'G', 'S', 'M', 2};     // "TGSM", format 2 (moves, zones)
-constexpr char magic_v1[] = {'T', 'G', 'S', 'M', 1};  // before moves and draining
+constexpr char magic_prefix[] = {'T', 'G', 'S', 'M'};
+// Format 3 adds shard_owner::learner (decision 0020). Formats 1 (before moves, draining and
+// zone rules) and 2 (before learners) are still read, so a data directory of an older
+// version starts.
+constexpr char current_format = 3;
 
-// Format 1, read so that a data directory of an older version starts: the same fields
-// without shard_owner::moving_to, shard_map::draining and the zone rules.
-struct owner_v1 {
+// An older format, read field by field into the current structures.
+struct owner_old {
   shard_owner& o;
+  char format;
 };
-struct map_v1 {
+struct map_old {
   shard_map& m;
+  char format;
 };
-struct state_v1 {
+struct state_old {
   map_state& s;
+  char format;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, owner_v1& x) {
-  return f(x.o.primary, x.o.replica, x.o.epoch, x.o.replica_in_sync, x.o.replica_incarnation);
+typename Inspector::result_type inspect(Inspector& f, owner_old& x) {
+  if (auto err =
+          f(x.o.primary, x.o.replica, x.o.epoch, x.o.replica_in_sync, x.o.replica_incarnation)) {
+    return err;
+  }
+  return x.format >= 2 ? f(x.o.moving_to) : typename Inspector::result_type{};
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, map_v1& x) {
+typename Inspector::result_type inspect(Inspector& f, map_old& x) {
   size_t count = 0;
   if (auto err = f(x.m.term, x.m.version, x.m.issued_by)) {
     return err;
@@ -48,18 +57,22 @@ typename Inspector::result_type inspect(Inspector& f, map_v1& x) {
   }
   x.m.shards.resize(count);
   for (auto& o : x.m.shards) {
-    owner_v1 v1{o};
-    if (auto err = f(v1)) {
+    owner_old old{o, x.format};
+    if (auto err = f(old)) {
       return err;
     }
   }
-  return f.end_sequence();
+  if (auto err = f.end_sequence()) {
+    return err;
+  }
+  return x.format >= 2 ? f(x.m.draining, x.m.zone_rules, x.m.zone_rules_pushed)
+                       : typename Inspector::result_type{};
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, state_v1& x) {
-  map_v1 accepted{x.s.accepted};
-  map_v1 committed{x.s.committed};
+typename Inspector::result_type inspect(Inspector& f, state_old& x) {
+  map_old accepted{x.s.accepted, x.format};
+  map_old committed{x.s.committed, x.format};
   return f(x.s.promised_term, accepted, committed);
 }
 
@@ -91,23 +104,24 @@ std::string encode_map_state(const map_state& state) {
   if (auto err = sink(copy)) {
     return {};  // in-memory serialization of strings and integers cannot fail
   }
-  std::string out{magic, sizeof magic};
+  std::string out{magic_prefix, sizeof magic_prefix};
+  out.push_back(current_format);
   out.append(buf.data(), buf.size());
   return out;
 }
 
 std::optional<map_state> decode_map_state(const std::string& bytes, std::string& error) {
-  bool v1 =
-      bytes.size() >= sizeof magic_v1 && std::memcmp(bytes.data(), magic_v1, sizeof magic_v1) == 0;
-  if (!v1 && (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0)) {
+  constexpr size_t header = sizeof magic_prefix + 1;
+  if (bytes.size() < header || std::memcmp(bytes.data(), magic_prefix, sizeof magic_prefix) != 0
+      || bytes[sizeof magic_prefix] < 1 || bytes[sizeof magic_prefix] > current_format) {
     error = "not a shard map state (bad magic or format version)";
     return std::nullopt;
   }
-  caf::binary_deserializer source{nullptr, bytes.data() + sizeof magic,
-                                  bytes.size() - sizeof magic};
+  auto format = bytes[sizeof magic_prefix];
+  caf::binary_deserializer source{nullptr, bytes.data() + header, bytes.size() - header};
   map_state state;
-  state_v1 old{state};
-  if (auto err = v1 ? source(old) : source(state)) {
+  state_old old{state, format};
+  if (auto err = format == current_format ? source(state) : source(old)) {
     error = "truncated or corrupt shard map state";
     return std::nullopt;
   }

@@ -27,6 +27,12 @@ struct shard_owner {
   /// shard (holds new requests, finishes what it started, has the replica confirm every
   /// head) and reports it ready, and the leader swaps the two in the next epoch. Empty: none.
   std::string moving_to;
+  /// A third copy catching up to replace the replica (decision 0020): the member a move makes
+  /// the next replica while the in-sync one stays, so the shard never has a single full copy.
+  /// It gets the primary's stream like the replica (a write is acknowledged once both applied
+  /// it) and is never promoted; once it caught up it becomes the in-sync replica and the old
+  /// replica is dropped. Empty: none.
+  std::string learner;
 
   /// The primary holds the shard's requests for a hand-off to `moving_to`.
   bool sealed() const { return !moving_to.empty() && moving_to == replica && replica_in_sync; }
@@ -34,7 +40,8 @@ struct shard_owner {
   friend bool operator==(const shard_owner& a, const shard_owner& b) {
     return a.primary == b.primary && a.replica == b.replica && a.epoch == b.epoch
            && a.replica_in_sync == b.replica_in_sync
-           && a.replica_incarnation == b.replica_incarnation && a.moving_to == b.moving_to;
+           && a.replica_incarnation == b.replica_incarnation && a.moving_to == b.moving_to
+           && a.learner == b.learner;
   }
   friend bool operator!=(const shard_owner& a, const shard_owner& b) { return !(a == b); }
 };
@@ -42,7 +49,7 @@ struct shard_owner {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_owner& x) {
   return f(caf::meta::type_name("shard_owner"), x.primary, x.replica, x.epoch, x.replica_in_sync,
-           x.replica_incarnation, x.moving_to);
+           x.replica_incarnation, x.moving_to, x.learner);
 }
 
 /// Virtual shards [first, last] live in `zone` (as LDC maps uid ranges to RZones).

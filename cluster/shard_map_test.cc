@@ -16,7 +16,7 @@ map_state sample() {
   s.accepted.term = 7;
   s.accepted.version = 12;
   s.accepted.issued_by = "n1";
-  s.accepted.shards = {{"n1", "n3", 2, false, 0, ""}, {"n2", "", 1, false, 0, ""}};
+  s.accepted.shards = {{"n1", "n3", 2, false, 0, "", ""}, {"n2", "", 1, false, 0, "", ""}};
   s.committed = s.accepted;
   s.committed.version = 11;
   return s;
@@ -54,28 +54,38 @@ TEST(ShardMapTest, ACorruptFileIsAnErrorNamingIt) {
   EXPECT_EQ(error, "trailing bytes after the shard map state");
 }
 
-TEST(ShardMapTest, AFormatOneStateStillLoads) {
-  // Written by a version before planned moves and draining (format 1): the same fields
-  // without shard_owner::moving_to and shard_map::draining.
+// Bytes of `s` in an older format: format 1 lacks shard_owner::moving_to and what
+// shard_map has after its shards; format 2 lacks shard_owner::learner.
+std::string encode_old(map_state s, char format) {
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
-  auto s = sample();
-  auto write_map = [&sink](shard_map& m) {
+  auto write_map = [&sink, format](shard_map& m) {
     auto count = m.shards.size();
     ASSERT_FALSE(sink(m.term, m.version, m.issued_by));
     ASSERT_FALSE(sink.begin_sequence(count));
     for (auto& o : m.shards) {
       ASSERT_FALSE(sink(o.primary, o.replica, o.epoch, o.replica_in_sync, o.replica_incarnation));
+      if (format >= 2) {
+        ASSERT_FALSE(sink(o.moving_to));
+      }
     }
     ASSERT_FALSE(sink.end_sequence());
+    if (format >= 2) {
+      ASSERT_FALSE(sink(m.draining, m.zone_rules, m.zone_rules_pushed));
+    }
   };
-  ASSERT_FALSE(sink(s.promised_term));
+  EXPECT_FALSE(sink(s.promised_term));
   write_map(s.accepted);
   write_map(s.committed);
-  std::string bytes{'T', 'G', 'S', 'M', 1};
+  std::string bytes{'T', 'G', 'S', 'M', format};
   bytes.append(buf.data(), buf.size());
+  return bytes;
+}
+
+TEST(ShardMapTest, AFormatOneStateStillLoads) {
+  auto s = sample();
   std::string error;
-  auto back = decode_map_state(bytes, error);
+  auto back = decode_map_state(encode_old(s, 1), error);
   ASSERT_TRUE(back) << error;
   EXPECT_EQ(back->promised_term, 7u);
   EXPECT_EQ(back->accepted.shards, s.accepted.shards);
@@ -83,9 +93,34 @@ TEST(ShardMapTest, AFormatOneStateStillLoads) {
   EXPECT_TRUE(back->committed.draining.empty());
 }
 
-TEST(ShardMapTest, MovesAndDrainingRoundTrip) {
+TEST(ShardMapTest, AFormatTwoStateStillLoadsWithoutLearners) {
   auto s = sample();
   s.committed.shards[0].moving_to = "n2";
+  s.committed.draining = {"n3"};
+  s.committed.zone_rules = {{0, 0, "z1"}, {1, 1, "z2"}};
+  s.committed.zone_rules_pushed = true;
+  std::string error;
+  auto back = decode_map_state(encode_old(s, 2), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(back->committed.shards, s.committed.shards);
+  EXPECT_EQ(back->committed.draining, s.committed.draining);
+  EXPECT_EQ(back->committed.zone_rules, s.committed.zone_rules);
+  EXPECT_TRUE(back->committed.zone_rules_pushed);
+  EXPECT_TRUE(back->committed.shards[0].learner.empty());
+}
+
+TEST(ShardMapTest, AFormatNewerThanThisVersionIsRefused) {
+  auto bytes = encode_map_state(sample());
+  bytes[4] = 4;
+  std::string error;
+  EXPECT_FALSE(decode_map_state(bytes, error));
+  EXPECT_EQ(error, "not a shard map state (bad magic or format version)");
+}
+
+TEST(ShardMapTest, MovesLearnersAndDrainingRoundTrip) {
+  auto s = sample();
+  s.committed.shards[0].moving_to = "n2";
+  s.committed.shards[0].learner = "n2";
   s.committed.draining = {"n3"};
   std::string error;
   auto back = decode_map_state(encode_map_state(s), error);

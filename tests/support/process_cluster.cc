@@ -172,6 +172,7 @@ std::optional<member_view> process_cluster::view(size_t i) const {
   v.unavailable = map.value("unavailable", size_t{0});
   v.replicas_in_sync = map.value("replicas_in_sync", size_t{0});
   v.moving = map.value("moving", size_t{0});
+  v.learners = map.value("learners", size_t{0});
   return v;
 }
 
@@ -192,7 +193,7 @@ std::vector<shard_row> process_cluster::shards(size_t i) const {
   }
   for (const auto& s : doc["shards"]) {
     out.push_back({s.value("primary", ""), s.value("replica", ""), s.value("epoch", uint64_t{0}),
-                   s.value("replica_in_sync", false)});
+                   s.value("replica_in_sync", false), s.value("learner", "")});
   }
   return out;
 }

@@ -29,7 +29,8 @@ struct member_view {
   std::map<std::string, size_t> primaries;
   size_t unavailable = 0;
   size_t replicas_in_sync = 0;
-  size_t moving = 0;  ///< Shards with a planned move in progress.
+  size_t moving = 0;    ///< Shards with a planned move in progress.
+  size_t learners = 0;  ///< Shards with a learner catching up.
 };
 
 /// Every member up, a committed map with every shard served and every replica in sync: where
@@ -42,6 +43,7 @@ struct shard_row {
   std::string replica;
   uint64_t epoch = 0;
   bool replica_in_sync = false;
+  std::string learner;  ///< Empty: none.
 };
 
 /// A cluster of real `tidegate node` processes on loopback, for multi-process tests. Member i
