@@ -203,8 +203,8 @@ void plan_moves(std::vector<shard_owner>& owners, const std::vector<member_info>
       }
       o.moving_to.clear();
     }
-    if (!o.learner.empty() && !p.is_eligible(o.learner)) {
-      o.learner.clear();  // draining meanwhile: the shard is placed again below
+    if (!o.learner.empty() && (!p.is_eligible(o.learner) || limits.cancel.count(s) != 0)) {
+      o.learner.clear();  // draining meanwhile, or cancelled: the shard is placed again below
     }
     if (!o.moving_to.empty() || !o.learner.empty() || (!o.replica.empty() && !o.replica_in_sync)) {
       ++in_motion;

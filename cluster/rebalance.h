@@ -37,13 +37,14 @@ struct move_limits {
   /// Shards in motion at once: moves in progress plus replicas and learners catching up.
   /// Each costs a catch-up, and a shard with a learner streams every write to three members.
   size_t max_in_motion = 32;
-  /// Moves to cancel (sealed too long: the primary did not report the hand-off ready), and
-  /// shards not to move for now (cancelled lately).
+  /// Moves and learners to cancel (sealed too long: the primary did not report the hand-off
+  /// ready; a learner that cannot catch up), and shards not to move for now (cancelled lately).
   std::set<uint32_t> cancel;
 };
 
 /// Plans planned moves on top of place() (decision 0017), deterministic like it:
-/// - a move is cancelled when its target is down or draining, or is in `limits.cancel`;
+/// - a move is cancelled when its target is down or draining, or is in `limits.cancel`, and a
+///   learner is dropped likewise;
 /// - a primary on a draining member, or outside its shard's home zone while the zone has a
 ///   member up, moves to the least-loaded eligible member of the home zone (any zone if it
 ///   has none);

@@ -201,6 +201,12 @@ TEST(RebalanceTest, ALearnerThatGoesDownOrDrainsIsDropped) {
   EXPECT_TRUE(owners[0].moving_to.empty());
   EXPECT_TRUE(owners[1].learner.empty());
   EXPECT_TRUE(owners[1].replica_in_sync);
+  // A learner that cannot catch up (its log diverged) is cancelled like a stuck hand-off.
+  std::vector<shard_owner> diverged{{"n1", "n2", 2, true, 100, "", "n3"}};
+  limits.cancel = {0};
+  plan_moves(diverged, three, {}, {}, limits);
+  EXPECT_TRUE(diverged[0].learner.empty());
+  EXPECT_EQ(diverged[0].replica, "n2");
 }
 
 TEST(RebalanceTest, WhenTheReplicaGoesTheLearnerTakesItsPlace) {

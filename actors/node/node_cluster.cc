@@ -114,6 +114,7 @@ void node::set_cluster_routes(sync_context& ctx) const {
           catchup_work work;
           work.shard = static_cast<uint16_t>(shard);
           work.target = base.copy(learner_sink, owner.learner, learner_incarnation);
+          work.learner = true;
           out.push_back(std::move(work));
         }
       }
@@ -126,6 +127,12 @@ void node::set_cluster_routes(sync_context& ctx) const {
     if (auto leader = status->leader_controller()) {
       caf::anon_send(leader, cluster::replica_synced_atom_v, uint32_t{shard}, target.epoch,
                      target.replica, target.incarnation);
+    }
+  };
+  ctx.report_diverged = [status](uint16_t shard, const replica_target& target) {
+    if (auto leader = status->leader_controller()) {
+      caf::anon_send(leader, cluster::learner_diverged_atom_v, uint32_t{shard}, target.epoch,
+                     target.replica);
     }
   };
   ctx.report_handoff = [status, self](uint16_t shard, const replica_target& target) {

@@ -79,6 +79,25 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
   return fill;
 }
 
+// The ops this node holds before each owner's first append in `batch` (owner_prev), read
+// from its log: the replica checks its own op there before it appends. An op no longer kept
+// here (trimmed, or an acked `once` op) is not named; the replica then appends unchecked.
+std::vector<owner_prev> prevs_of(const sync_context& ctx, uint16_t shard,
+                                 const storage::write_batch& batch) {
+  std::vector<owner_prev> out;
+  std::map<std::pair<uint8_t, std::string>, bool> seen;
+  for (const auto& a : batch.appends) {
+    const auto& r = a.record;
+    if (!seen.emplace(std::pair{r.bucket, r.owner}, true).second || r.version <= 1) {
+      continue;
+    }
+    if (auto before = ctx.store->get(shard, r.bucket, r.owner, r.version - 1)) {
+      out.push_back({r.bucket, r.owner, r.version - 1, std::move(before->msg_id)});
+    }
+  }
+  return out;
+}
+
 void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr ctx, uint16_t shard,
           replica_target target, std::shared_ptr<const storage::write_batch> batch,
           std::function<void(caf::error)> done, int rounds_left) {
@@ -88,7 +107,7 @@ void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr c
     return;
   }
   auto sink = target.sink;
-  replica_item item{shard, target.epoch, target.primary, *batch};
+  replica_item item{shard, target.epoch, target.primary, *batch, prevs_of(*ctx, shard, *batch)};
   calls->request_via<replica_reply>(
       self, outbox, sink, shard, caf::duration{replica_answer_timeout},
       [self, calls, ctx, shard, target, batch, done, rounds_left](replica_reply& reply) {
@@ -180,11 +199,17 @@ void replicate(caf::event_based_actor* self, pending_calls& calls, sync_context_
       join->done(std::move(join->first_error));
     }
   };
+  // A learner whose log diverged (a former primary's unacknowledged tail) cannot take the
+  // write: the replica has it, so the write stands, and the learner's catch-up fails the same
+  // way and reports it, which ends the learner (decision 0020).
+  auto learner_done = [one_done](caf::error err) {
+    one_done(err == sync_errc::replica_diverged ? caf::error{} : std::move(err));
+  };
   auto learner = target.learner_alone();
   target.learner.clear();
   target.learner_sink = {};
   send(self, &calls, ctx, shard, std::move(target), batch, one_done, max_rounds);
-  send(self, &calls, std::move(ctx), shard, std::move(learner), std::move(batch), one_done,
+  send(self, &calls, std::move(ctx), shard, std::move(learner), std::move(batch), learner_done,
        max_rounds);
 }
 

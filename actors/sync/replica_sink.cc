@@ -68,7 +68,7 @@ using applied_fn = std::function<void(replica_outcome)>;
 // Checks `batch` against this node's logs and writes what it adds through the storage
 // writer; `done` runs when it is committed, or at once when nothing is written.
 void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& primary,
-           storage::write_batch& batch, applied_fn done) {
+           storage::write_batch& batch, const std::vector<owner_prev>& prevs, applied_fn done) {
   auto& st = self->state;
   auto fail = [&done](caf::error err) {
     replica_outcome out;
@@ -77,6 +77,18 @@ void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& 
   };
   if (auto err = fenced(st, shard, epoch, primary)) {
     return fail(std::move(err));
+  }
+  // Refuses to append onto an op of its own that is not the primary's (owner_prev).
+  auto diverged = [&](const std::string& owner, uint64_t version) {
+    std::cerr << "tidegate: replica: shard " << shard << " owner " << owner << " version "
+              << version << " differs from " << primary << "'s\n";
+    return caf::make_error(
+        sync_errc::replica_diverged,
+        "another op is stored under " + owner + " version " + std::to_string(version));
+  };
+  std::unordered_map<std::string, const owner_prev*> prev_of;
+  for (const auto& p : prevs) {
+    prev_of.emplace(head_key(shard, p.bucket, p.owner), &p);
   }
   replica_outcome out;
   std::unordered_map<std::string, uint64_t> next;  // heads after this batch
@@ -116,11 +128,7 @@ void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& 
     if (r.version <= head) {
       auto mine = st.ctx->store->get(shard, r.bucket, r.owner, r.version);
       if (mine && (mine->msg_id != r.msg_id || mine->payload != r.payload)) {
-        std::cerr << "tidegate: replica: shard " << shard << " owner " << r.owner << " version "
-                  << r.version << " differs from " << primary << "'s\n";
-        return fail(caf::make_error(
-            sync_errc::replica_diverged,
-            "another op is stored under " + r.owner + " version " + std::to_string(r.version)));
+        return fail(diverged(r.owner, r.version));
       }
       continue;  // already here (or trimmed here): a resend
     }
@@ -128,6 +136,16 @@ void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& 
       gapped[key] = true;
       out.reply.gaps.push_back({r.bucket, r.owner, head});
       continue;
+    }
+    if (auto p = prev_of.find(key); p != prev_of.end() && p->second->version == head) {
+      // The first append onto this owner's stored head: it must be the primary's op there.
+      // (An op still on its way to the writer cannot be read yet; it came from a stream that
+      // was checked the same way.)
+      auto mine = st.ctx->store->get(shard, r.bucket, r.owner, head);
+      if (mine && mine->msg_id != p->second->msg_id) {
+        return fail(diverged(r.owner, head));
+      }
+      prev_of.erase(p);
     }
     next[key] = r.version;
     kept.push_back(std::move(a));
@@ -180,7 +198,7 @@ caf::result<replica_outcomes> apply_stream(sink_actor* self, replica_stream& str
   auto left = std::make_shared<size_t>(stream.items.size());
   for (size_t i = 0; i < stream.items.size(); ++i) {
     auto& item = stream.items[i];
-    apply(self, item.shard, item.epoch, item.primary, item.batch,
+    apply(self, item.shard, item.epoch, item.primary, item.batch, item.prevs,
           [promise, answers, left, i](replica_outcome out) mutable {
             answers->outcomes[i] = std::move(out);
             if (--*left == 0) {

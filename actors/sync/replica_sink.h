@@ -21,8 +21,10 @@ namespace tidegate::actors {
 /// is refused with replica_fenced: an old primary cut off from the cluster can never write to a
 /// promoted replica. Appends must continue each owner's log: ones the replica already holds are
 /// skipped (after checking that it holds the same op; another op under that version is
-/// replica_diverged), and an owner whose first append is past its head makes the whole batch a
-/// reply with that gap and nothing of it applied; a rebase (ops the primary no longer keeps)
+/// replica_diverged), an append onto the owner's head is refused (replica_diverged) when the
+/// head is not the op the primary names before it (replica_item::prevs), and an owner whose
+/// first append is past its head makes the whole batch a reply with that gap and nothing of it
+/// applied; a rebase (ops the primary no longer keeps)
 /// moves an owner's head forward first. Otherwise the batch (with its dedupe
 /// entries and delivery state) is written through the storage_writer, and the reply comes
 /// once it is committed.

@@ -70,11 +70,12 @@ class ReplicaSinkTest : public ::testing::Test {
 
   // The sink's answer through the outbox, as a primary sends: the gaps, or the error.
   std::pair<replica_reply, caf::error> send(storage::write_batch batch, uint64_t epoch = 3,
-                                            const std::string& primary = "n1") {
+                                            const std::string& primary = "n1",
+                                            std::vector<owner_prev> prevs = {}) {
     caf::scoped_actor self{sys_};
     std::pair<replica_reply, caf::error> out;
     self->request(outbox_, 10s, replicate_atom_v, sink_,
-                  replica_item{shard, epoch, primary, std::move(batch)})
+                  replica_item{shard, epoch, primary, std::move(batch), std::move(prevs)})
         .receive([&](replica_reply& reply) { out.first = std::move(reply); },
                  [&](caf::error& err) { out.second = std::move(err); });
     return out;
@@ -110,6 +111,20 @@ TEST_F(ReplicaSinkTest, AppliesAnOwnersOpsInOrder) {
   EXPECT_FALSE(err);
   EXPECT_TRUE(reply.gaps.empty());
   EXPECT_EQ(head("u"), 3u);
+}
+
+// A former primary's unacknowledged tail (here versions 2-3 of its own) must not be extended
+// with the new primary's later ops: the op before the first append is checked (owner_prev).
+TEST_F(ReplicaSinkTest, RefusesToAppendOntoAHeadThatIsNotThePrimarysOp) {
+  ASSERT_FALSE(send(ops("u", 1, 1)).second);
+  ASSERT_FALSE(send(ops("u", 2, 3, "stale")).second);
+  auto [reply, err] = send(ops("u", 4, 4), 3, "n1", {{1, "u", 3, "m3"}});
+  EXPECT_EQ(err, sync_errc::replica_diverged);
+  EXPECT_EQ(head("u"), 3u);
+  // The op the primary names is there: the append goes on.
+  auto [ok_reply, ok] = send(ops("u", 4, 4), 3, "n1", {{1, "u", 3, "stale3"}});
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(head("u"), 4u);
 }
 
 TEST_F(ReplicaSinkTest, RefusesAStreamTheMapDoesNotNameAndWritesNothing) {
@@ -161,10 +176,10 @@ TEST_F(ReplicaSinkTest, RefusesAnotherOpUnderAVersionItHolds) {
 
 TEST_F(ReplicaSinkTest, AnswersEachBatchOfAStreamOnItsOwnAndInOrder) {
   replica_stream stream;
-  stream.items.push_back({shard, 3, "n1", ops("u", 1, 2)});
-  stream.items.push_back({shard, 2, "n1", ops("w", 1, 1)});  // an old epoch: refused alone
-  stream.items.push_back({shard, 3, "n1", ops("u", 5, 5)});  // checked against 1..2 above
-  stream.items.push_back({shard, 3, "n1", ops("u", 3, 3)});
+  stream.items.push_back({shard, 3, "n1", ops("u", 1, 2), {}});
+  stream.items.push_back({shard, 2, "n1", ops("w", 1, 1), {}});  // an old epoch: refused alone
+  stream.items.push_back({shard, 3, "n1", ops("u", 5, 5), {}});  // checked against 1..2 above
+  stream.items.push_back({shard, 3, "n1", ops("u", 3, 3), {}});
   auto got = send_stream(std::move(stream));
   ASSERT_EQ(got.outcomes.size(), 4u);
   EXPECT_FALSE(got.outcomes[0].error);
@@ -191,7 +206,7 @@ TEST_F(ReplicaSinkTest, TheOutboxAnswersEachSenderWithItsOwnBatchsOutcome) {
     auto owner = "o" + std::to_string(i);
     auto epoch = i % 5 == 0 ? uint64_t{2} : uint64_t{3};  // every fifth is fenced
     self->send(outbox_, replicate_atom_v, sink_,
-               replica_item{shard, epoch, "n1", ops(owner, 1, 2)});
+               replica_item{shard, epoch, "n1", ops(owner, 1, 2), {}});
   }
   int applied = 0;
   int fenced = 0;

@@ -69,6 +69,9 @@ struct catchup_work {
   /// The shard is sealed for a hand-off to the replica (in sync already): the pass waits
   /// for the writes this node started, confirms every head, and reports the hand-off ready.
   bool handoff = false;
+  /// The target is the shard's learner (decision 0020): one whose log diverged from this
+  /// node's is reported (sync_context::report_diverged), so that the leader drops it.
+  bool learner = false;
 };
 
 /// What every SYNC actor of a node shares. Immutable after start; owned by the node through
@@ -107,6 +110,9 @@ struct sync_context {
   std::function<std::vector<catchup_work>()> catchup_work_now;
   /// Tells the cluster's leader that `target`'s replica (or learner) of `shard` caught up.
   std::function<void(uint16_t shard, const replica_target& target)> report_synced;
+  /// Tells the cluster's leader that `target`, the learner of `shard`, holds ops this node
+  /// does not (a former primary's unacknowledged tail), so it cannot catch up.
+  std::function<void(uint16_t shard, const replica_target& target)> report_diverged;
   /// Tells the cluster's leader that `shard`, sealed here, may be handed over to `target`.
   std::function<void(uint16_t shard, const replica_target& target)> report_handoff;
 };

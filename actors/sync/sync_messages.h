@@ -207,17 +207,36 @@ typename Inspector::result_type inspect(Inspector& f, owner_deliveries& x) {
   return f(caf::meta::type_name("owner_deliveries"), x.items);
 }
 
+/// The op a primary holds just before the first op a batch appends for an owner: the replica
+/// appends onto its own op at `version` only if that is the same op (`msg_id`), so a copy
+/// whose log diverged there (a former primary's unacknowledged tail) is never extended with
+/// ops that follow something else (log matching, as Raft's prevLogIndex/prevLogTerm check).
+struct owner_prev {
+  uint8_t bucket = 0;
+  std::string owner;
+  uint64_t version = 0;
+  std::string msg_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_prev& x) {
+  return f(caf::meta::type_name("owner_prev"), x.bucket, x.owner, x.version, x.msg_id);
+}
+
 /// One shard's committed batch on its way to the replica, inside a replica_stream.
 struct replica_item {
   uint16_t shard = 0;
   uint64_t epoch = 0;   ///< The shard's epoch in the map naming sender and replica.
   std::string primary;  ///< The sending node.
   storage::write_batch batch;
+  /// Per owner the batch appends to, the primary's op before its first append, where the
+  /// primary still holds it (replica_prevs()).
+  std::vector<owner_prev> prevs;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_item& x) {
-  return f(caf::meta::type_name("replica_item"), x.shard, x.epoch, x.primary, x.batch);
+  return f(caf::meta::type_name("replica_item"), x.shard, x.epoch, x.primary, x.batch, x.prevs);
 }
 
 /// The batches a node's replica_outbox sends one replica's sink in one message: every

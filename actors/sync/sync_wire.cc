@@ -25,6 +25,7 @@ void add_sync_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<owner_heads>("tidegate::actors::owner_heads");
   cfg.add_message_type<owner_delivery>("tidegate::actors::owner_delivery");
   cfg.add_message_type<owner_deliveries>("tidegate::actors::owner_deliveries");
+  cfg.add_message_type<owner_prev>("tidegate::actors::owner_prev");
   cfg.add_message_type<replica_item>("tidegate::actors::replica_item");
   cfg.add_message_type<replica_stream>("tidegate::actors::replica_stream");
   cfg.add_message_type<replica_outcome>("tidegate::actors::replica_outcome");

@@ -111,6 +111,17 @@ TEST(ClusterFailoverTest, AResumedOldPrimaryGetsNoWriteAcknowledgedInItsOldEpoch
   ASSERT_EQ(shards.size(), 1024u);
   auto owner = owner_with_primary(shards, "n1");
   const auto shard = actors::shard_of(owner, 1024);
+  std::vector<std::string> rows_seen;  // the shard's owners over the test, for a failure
+  auto note_row = [&](const char* when) {
+    auto rows = cluster.shards(1);
+    if (rows.size() > shard) {
+      const auto& r = rows[shard];
+      rows_seen.push_back(std::string{when} + ": primary " + r.primary + ", replica " + r.replica
+                          + (r.replica_in_sync ? " (in sync)" : "") + ", learner " + r.learner
+                          + ", epoch " + std::to_string(r.epoch));
+    }
+  };
+  note_row("start");
   std::map<uint64_t, std::string> acked;  // version -> msg_id
   auto publish = [&](size_t via, const std::string& msg_id) {
     auto [status, body] = cluster.post(
@@ -144,16 +155,30 @@ TEST(ClusterFailoverTest, AResumedOldPrimaryGetsNoWriteAcknowledgedInItsOldEpoch
       std::this_thread::sleep_for(20ms);
     }
   }
+  note_row("before SIGCONT");
   cluster.signal(0, SIGCONT);
   // Straight away, through the resumed node itself, which may still think it is the primary.
   for (int k = 0; k < 40; ++k) {
     publish(0, "resumed-" + std::to_string(k));
     std::this_thread::sleep_for(25ms);
   }
+  note_row("end");
   auto new_primary = cluster.shards(1)[shard].primary;
   ASSERT_NE(new_primary, "n1");
   for (size_t i = 0; i < 3; ++i) {
     cluster.kill(i);
+  }
+  if (HasFailure()) {
+    std::cout << "shard " << shard << ", owner " << owner << "\n";
+    for (const auto& row : rows_seen) {
+      std::cout << row << "\n";
+    }
+    for (const auto& [version, msg_id] : acked) {
+      std::cout << "acknowledged " << version << ": " << msg_id << "\n";
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      std::cout << "--- " << cluster.name(i) << " stderr:\n" << cluster.stderr_of(i) << "\n";
+    }
   }
   auto log = read_owner_log(cluster.data_dir(std::stoul(new_primary.substr(1)) - 1), owner);
   for (const auto& [version, msg_id] : acked) {

@@ -126,6 +126,7 @@ void process_cluster::kill(size_t i) {
   if (auto& p = members_[i].process) {
     p->signal(SIGKILL);
     p->wait(std::chrono::seconds(10));
+    members_[i].stderr_text += p->err();
     p.reset();
   }
 }
@@ -137,6 +138,7 @@ std::optional<int> process_cluster::stop(size_t i) {
   }
   p->signal(SIGTERM);
   auto code = p->wait(std::chrono::seconds(20));
+  members_[i].stderr_text += p->err();
   p.reset();
   return code;
 }

@@ -83,6 +83,8 @@ class process_cluster {
   void signal(size_t i, int sig);
   /// SIGKILLs member i and reaps it.
   void kill(size_t i);
+  /// What member i's ended processes wrote to stderr (its log), for a failing test to print.
+  const std::string& stderr_of(size_t i) const { return members_[i].stderr_text; }
   /// SIGTERMs member i and waits for it to exit; returns its exit code.
   std::optional<int> stop(size_t i);
 
@@ -114,6 +116,7 @@ class process_cluster {
     std::unique_ptr<child_process> process;
     uint16_t http_port = 0;
     uint16_t client_port = 0;
+    std::string stderr_text;  // what its processes wrote to stderr, once each ended
   };
   std::string config_text(size_t i, const std::vector<std::string>& seeds) const;
 
