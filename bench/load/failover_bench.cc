@@ -120,7 +120,9 @@ std::optional<json> get_json(const http_target& t, const std::string& path) {
   return doc;
 }
 
-/// Every member up, a committed map, every shard served and every replica in sync.
+/// Every member up, a committed map, every shard served and every replica in sync, and no
+/// shard moving (a learner doubles a shard's replication while it catches up, and a seal
+/// holds its requests: a measurement then would count the rebalancing).
 bool serving(const http_target& t) {
   auto v = get_json(t, "/cluster");
   if (!v) {
@@ -128,7 +130,8 @@ bool serving(const http_target& t) {
   }
   const auto& map = (*v)["map"];
   return (*v)["reachable"] == (*v)["known"] && map.value("version", 0) > 0
-         && map.value("unavailable", 1) == 0 && map.value("replicas_in_sync", 0) == shard_count;
+         && map.value("unavailable", 1) == 0 && map.value("replicas_in_sync", 0) == shard_count
+         && map.value("moving", 1) == 0 && map.value("learners", 1) == 0;
 }
 
 std::string state_of(const json& cluster, const std::string& name) {

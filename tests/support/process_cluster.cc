@@ -113,7 +113,7 @@ bool process_cluster::start_all(const std::function<bool(const member_view&)>& r
 
 bool serving(const member_view& v) {
   return v.reachable == v.known && v.map_version > 0 && v.unavailable == 0
-         && v.replicas_in_sync == 1024;
+         && v.replicas_in_sync == 1024 && v.moving == 0 && v.learners == 0;
 }
 
 void process_cluster::signal(size_t i, int sig) {

@@ -33,8 +33,9 @@ struct member_view {
   size_t learners = 0;  ///< Shards with a learner catching up.
 };
 
-/// Every member up, a committed map with every shard served and every replica in sync: where
-/// most cluster tests start (an empty cluster gets there within a few seconds).
+/// Every member up, a committed map with every shard served, every replica in sync and no
+/// shard moving: where most cluster tests start (an empty cluster gets there within a few
+/// seconds). ClusterRebalanceTest covers what happens while shards move.
 bool serving(const member_view& v);
 
 /// One shard's owners (GET /cluster/shards).
