@@ -17,6 +17,5 @@ CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, map_accepted_atom, "maccepted"
 CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, map_commit_atom, "mcommit")
 CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, replica_synced_atom, "msynced")
 CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, handoff_ready_atom, "mhandoff")
-CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, learner_diverged_atom, "mdiverged")
 CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, drain_atom, "mdrain")
 CAF_ADD_ATOM(tidegate_cluster, tidegate::cluster, zone_rules_atom, "mzones")

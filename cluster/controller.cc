@@ -305,23 +305,6 @@ caf::behavior controller(controller_actor* self, controller_settings settings,
           drive(self);
         }
       },
-      [self](learner_diverged_atom, uint32_t shard, uint64_t epoch, const std::string& learner) {
-        // The learner holds ops its primary does not: it can never catch up, so its move is
-        // cancelled (which drops it) and the shard is left alone for the cool-down.
-        auto& st = self->state;
-        if (!st.proposer || !st.proposer->prepared()) {
-          return;
-        }
-        const auto& base = st.proposer->base();
-        if (shard >= base.shards.size() || base.shards[shard].learner != learner
-            || base.shards[shard].epoch != epoch) {
-          return;
-        }
-        std::cerr << "tidegate: controller: shard " << shard << "'s learner " << learner
-                  << " holds ops its primary does not: dropped\n";
-        st.cancelled_at[shard] = steady_ms_now();
-        drive(self);
-      },
       [self](handoff_ready_atom, uint32_t shard, uint64_t epoch, const std::string& from,
              const std::string& to, int64_t incarnation) {
         auto& st = self->state;

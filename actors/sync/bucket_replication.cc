@@ -1,6 +1,7 @@
 #include "actors/sync/bucket_replication.h"
 
 #include <map>
+#include <set>
 #include <utility>
 
 #include <caf/event_based_actor.hpp>
@@ -85,10 +86,10 @@ caf::expected<storage::write_batch> fill_for(const sync_context& ctx, uint16_t s
 std::vector<owner_prev> prevs_of(const sync_context& ctx, uint16_t shard,
                                  const storage::write_batch& batch) {
   std::vector<owner_prev> out;
-  std::map<std::pair<uint8_t, std::string>, bool> seen;
+  std::set<std::pair<uint8_t, std::string>> seen;
   for (const auto& a : batch.appends) {
     const auto& r = a.record;
-    if (!seen.emplace(std::pair{r.bucket, r.owner}, true).second || r.version <= 1) {
+    if (!seen.emplace(r.bucket, r.owner).second || r.version <= 1) {
       continue;
     }
     if (auto before = ctx.store->get(shard, r.bucket, r.owner, r.version - 1)) {
@@ -149,9 +150,7 @@ pending_calls::still_named_fn replica_still_named(sync_context_ptr ctx) {
       return true;
     }
     auto now = ctx->replica_of(shard);
-    return now
-           && ((now->sink && now->sink.address() == target)
-               || (now->learner_sink && now->learner_sink.address() == target));
+    return now && now->sink && now->sink.address() == target;
   };
 }
 
@@ -165,51 +164,13 @@ void replicate(caf::event_based_actor* self, pending_calls& calls, sync_context_
                uint16_t shard, replica_target target,
                std::shared_ptr<const storage::write_batch> batch,
                std::function<void(caf::error)> done) {
-  auto unreachable = [shard](const std::string& what, const std::string& name) {
-    return caf::make_error(
-        sync_errc::shard_unavailable,
-        what + " " + name + " of shard " + std::to_string(shard) + " is not reachable");
-  };
   if (!target.sink) {
-    done(unreachable("replica", target.replica));
+    done(caf::make_error(
+        sync_errc::shard_unavailable,
+        "replica " + target.replica + " of shard " + std::to_string(shard) + " is not reachable"));
     return;
   }
-  if (target.learner.empty()) {
-    send(self, &calls, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
-         max_rounds);
-    return;
-  }
-  // A learner gets every write too, and the write waits for both (decision 0020).
-  if (!target.learner_sink) {
-    done(unreachable("learner", target.learner));
-    return;
-  }
-  struct both {
-    int left = 2;
-    caf::error first_error;
-    std::function<void(caf::error)> done;
-  };
-  auto join = std::make_shared<both>();
-  join->done = std::move(done);
-  auto one_done = [join](caf::error err) {
-    if (err && !join->first_error) {
-      join->first_error = std::move(err);
-    }
-    if (--join->left == 0) {
-      join->done(std::move(join->first_error));
-    }
-  };
-  // A learner whose log diverged (a former primary's unacknowledged tail) cannot take the
-  // write: the replica has it, so the write stands, and the learner's catch-up fails the same
-  // way and reports it, which ends the learner (decision 0020).
-  auto learner_done = [one_done](caf::error err) {
-    one_done(err == sync_errc::replica_diverged ? caf::error{} : std::move(err));
-  };
-  auto learner = target.learner_alone();
-  target.learner.clear();
-  target.learner_sink = {};
-  send(self, &calls, ctx, shard, std::move(target), batch, one_done, max_rounds);
-  send(self, &calls, std::move(ctx), shard, std::move(learner), std::move(batch), learner_done,
+  send(self, &calls, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
        max_rounds);
 }
 

@@ -27,7 +27,6 @@ struct pass {
   uint16_t shard = 0;
   replica_target target;
   bool handoff = false;  // catchup_work::handoff
-  bool learner = false;  // catchup_work::learner
   std::deque<storage::write_batch> batches;
   std::deque<owner_heads> checks;
 };
@@ -49,7 +48,6 @@ caf::expected<std::shared_ptr<pass>> plan(const sync_context& ctx, const catchup
   p->shard = work.shard;
   p->target = work.target;
   p->handoff = work.handoff;
-  p->learner = work.learner;
   storage::write_batch batch;
   owner_heads check;
   // Every configured bucket's owners, and the shard's topics (owners of bucket 255, decision
@@ -125,9 +123,6 @@ void finish(catchup_actor* self, const caf::error& err) {
     std::cerr << "tidegate: " << (p->handoff ? "hand-off" : "catch-up") << " of shard " << p->shard
               << " to " << p->target.replica << ": " << self->home_system().render(err)
               << " (tried again later)\n";
-    if (p->learner && err == sync_errc::replica_diverged && st.ctx->report_diverged) {
-      st.ctx->report_diverged(p->shard, p->target);
-    }
   } else if (p->handoff && st.ctx->report_handoff) {
     st.ctx->report_handoff(p->shard, p->target);
   } else if (!p->handoff && st.ctx->report_synced) {
