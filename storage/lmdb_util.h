@@ -6,6 +6,7 @@
 #include <lmdb.h>
 
 #include "storage/keys.h"
+#include "storage/lmdb_env.h"
 #include "storage/storage_errc.h"
 
 namespace tidegate::storage::detail {
@@ -30,5 +31,16 @@ storage_result<owner_state> load_owner_state(MDB_txn* txn, MDB_dbi meta, const o
 /// Writes the owner's state in `txn`.
 storage_status store_owner_state(MDB_txn* txn, MDB_dbi meta, const owner_id& id,
                                  const owner_state& state);
+
+}  // namespace tidegate::storage::detail
+
+namespace tidegate::storage {
+struct owner_truncate;
+}
+
+namespace tidegate::storage::detail {
+
+/// Applies one owner_truncate in `txn` (oplog_truncate.cc).
+storage_status apply_truncate(MDB_txn* txn, const dbis& db, const owner_truncate& t);
 
 }  // namespace tidegate::storage::detail

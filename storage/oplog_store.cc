@@ -192,6 +192,14 @@ storage_status oplog_store::apply(const write_batch& batch) {
     return txn.error();
   }
   const auto& db = env_.handles();
+  for (const auto& t : batch.truncates) {
+    if (auto err = check_field(t.owner, "owner")) {
+      return err;
+    }
+    if (auto err = detail::apply_truncate(txn->get(), db, t)) {
+      return err;
+    }
+  }
   for (const auto& r : batch.rebases) {
     if (auto err = check_field(r.owner, "owner")) {
       return err;

@@ -54,19 +54,33 @@ struct owner_rebase {
   uint64_t head = 0;
 };
 
+/// Drops every op of an owner above `above`, with the idempotency entries that name one of
+/// them and their receipts, and moves the owner's head back to `above` (when it was higher).
+/// A replica uses it, on the word of its current primary, for ops that differ from the
+/// primary's: a former primary's unacknowledged tail (decision 0022). The primary holds every
+/// acknowledged op, so such ops were never acknowledged. Applied before everything else of
+/// its batch.
+struct owner_truncate {
+  uint16_t shard = 0;
+  uint8_t bucket = 0;
+  std::string owner;
+  uint64_t above = 0;
+};
+
 /// What the storage_writer commits in one transaction, all or nothing. Owner heads follow
 /// from the appends (there is no separate head update to get wrong).
 struct write_batch {
   std::vector<oplog_append> appends;  ///< Each continues its owner's head by exactly one.
   std::vector<dedupe_insert> dedupes;
-  std::vector<oplog_key> deletes;     ///< `once` acks; deleting a missing op is not an error.
-  std::vector<table_put> puts;        ///< Cursors, receipts, dead letters, follows; in order.
-  std::vector<table_erase> erases;    ///< Applied after `puts`, in order.
-  std::vector<owner_rebase> rebases;  ///< Applied first.
+  std::vector<oplog_key> deletes;         ///< `once` acks; deleting a missing op is not an error.
+  std::vector<table_put> puts;            ///< Cursors, receipts, dead letters, follows; in order.
+  std::vector<table_erase> erases;        ///< Applied after `puts`, in order.
+  std::vector<owner_rebase> rebases;      ///< Applied first (after `truncates`).
+  std::vector<owner_truncate> truncates;  ///< Applied before anything else.
 
   bool empty() const {
     return appends.empty() && dedupes.empty() && deletes.empty() && puts.empty() && erases.empty()
-           && rebases.empty();
+           && rebases.empty() && truncates.empty();
   }
 };
 

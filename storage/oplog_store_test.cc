@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/delivery_records.h"
+#include "storage/delivery_store.h"
 #include "storage/store_test_fixture.h"
 
 namespace tidegate::storage {
@@ -93,6 +95,57 @@ TEST_F(OplogStoreTest, ARebaseMovesAnOwnerForwardWithoutItsOps) {
   back.rebases.push_back({0, 1, "u", 5});  // backwards: nothing changes
   ASSERT_FALSE(store_->apply(back));
   EXPECT_EQ(head_of("u"), 8U);
+}
+
+// A replica drops a former primary's unacknowledged tail on its primary's word (decision
+// 0022): the ops above the point, their idempotency entries and receipts, and the head.
+TEST_F(OplogStoreTest, ATruncateDropsAnOwnersOpsAboveAVersionWithTheirIndexEntries) {
+  write_batch batch;
+  for (uint64_t v = 1; v <= 4; ++v) {
+    batch.appends.push_back({0, record("u", v)});
+    batch.dedupes.push_back({{1, "chat", "u", "m" + std::to_string(v)}, {v, 1000 + v}});
+    batch.puts.push_back(
+        {delivery_table::receipts, encode_receipt_key(0, 1, "u", v, "d1"), encode_receipt({5, 0})});
+  }
+  batch.appends.push_back({0, record("w", 1)});  // another owner: untouched
+  // An entry naming another op's version (a retried msg_id that got version 2) stays.
+  batch.dedupes.push_back({{1, "chat", "u", "retried"}, {2, 0}});
+  ASSERT_FALSE(store_->apply(batch));
+
+  write_batch truncate;
+  truncate.truncates.push_back({0, 1, "u", 2});
+  truncate.appends.push_back({0, record("u", 3, 0, "theirs")});  // continues at 3 at once
+  ASSERT_FALSE(store_->apply(truncate));
+  EXPECT_EQ(head_of("u"), 3U);
+  EXPECT_EQ(store_->get(0, 1, "u", 3)->payload, "theirs");
+  EXPECT_EQ(store_->get(0, 1, "u", 4).error().code, storage_errc::not_found);
+  EXPECT_EQ(*store_->lookup_dedupe(1, "chat", "u", "m2", 0), std::optional<uint64_t>(2));
+  EXPECT_FALSE(*store_->lookup_dedupe(1, "chat", "u", "m3", 0));
+  EXPECT_FALSE(*store_->lookup_dedupe(1, "chat", "u", "m4", 0));
+  EXPECT_EQ(*store_->lookup_dedupe(1, "chat", "u", "retried", 0), std::optional<uint64_t>(2));
+  delivery_store deliveries(*env_);
+  EXPECT_EQ(deliveries.receipts(0, 1, "u", 2)->size(), 1U);
+  EXPECT_TRUE(deliveries.receipts(0, 1, "u", 3)->empty());
+  EXPECT_TRUE(deliveries.receipts(0, 1, "u", 4)->empty());
+  EXPECT_EQ(head_of("w"), 1U);
+  // Expiring the dedupe index later does not trip over the entries the truncate removed.
+  EXPECT_EQ(*store_->expire_dedupe(2000, 100), 2U);  // m1 and m2
+}
+
+TEST_F(OplogStoreTest, ATruncateToZeroEmptiesTheOwnerAndARebaseThenPlacesIt) {
+  ASSERT_FALSE(append("u", 1, 3));
+  write_batch batch;
+  batch.truncates.push_back({0, 1, "u", 0});
+  batch.rebases.push_back({0, 1, "u", 9});  // what the primary still keeps starts at 10
+  batch.appends.push_back({0, record("u", 10)});
+  ASSERT_FALSE(store_->apply(batch));
+  EXPECT_EQ(head_of("u"), 10U);
+  EXPECT_EQ(watermark_of("u"), 10U);
+  EXPECT_EQ(store_->get(0, 1, "u", 1).error().code, storage_errc::not_found);
+  write_batch again;  // at or above the head: nothing changes
+  again.truncates.push_back({0, 1, "u", 10});
+  ASSERT_FALSE(store_->apply(again));
+  EXPECT_EQ(head_of("u"), 10U);
 }
 
 TEST_F(OplogStoreTest, AReusedVersionIsRefused) {
