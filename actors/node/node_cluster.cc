@@ -167,6 +167,11 @@ std::function<caf::error(const storage::write_batch&)> node::sealed_write_fence(
         return refuse(r.shard);
       }
     }
+    for (const auto& t : batch.truncates) {
+      if (sealed(t.shard)) {
+        return refuse(t.shard);
+      }
+    }
     return {};
   };
 }

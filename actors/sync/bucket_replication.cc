@@ -1,5 +1,6 @@
 #include "actors/sync/bucket_replication.h"
 
+#include <iostream>
 #include <map>
 #include <set>
 #include <utility>
@@ -112,7 +113,7 @@ void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr c
   calls->request_via<replica_reply>(
       self, outbox, sink, shard, caf::duration{replica_answer_timeout},
       [self, calls, ctx, shard, target, batch, done, rounds_left](replica_reply& reply) {
-        if (reply.gaps.empty()) {
+        if (reply.applied()) {
           done({});
           return;
         }
@@ -121,10 +122,23 @@ void send(caf::event_based_actor* self, pending_calls* calls, sync_context_ptr c
                                "replica " + target.replica + " is still behind"));
           return;
         }
-        auto fill = fill_for(*ctx, shard, *batch, reply.gaps);
+        // A diverged owner's log is sent whole, from this node's low watermark, after a
+        // truncate of everything the replica has of it (decision 0022): where the two logs
+        // part is not known, and the owner's log is bounded by retention.
+        auto gaps = std::move(reply.gaps);
+        for (const auto& d : reply.diverged) {
+          std::cerr << "tidegate: replica " << target.replica << " of shard " << shard
+                    << " holds other ops of " << d.owner << " (head " << d.have
+                    << "): truncating it to this node's log\n";
+          gaps.push_back({d.bucket, d.owner, 0});
+        }
+        auto fill = fill_for(*ctx, shard, *batch, gaps);
         if (!fill) {
           done(fill.error());
           return;
+        }
+        for (const auto& d : reply.diverged) {
+          fill->truncates.push_back({shard, d.bucket, d.owner, 0});
         }
         auto filled = std::make_shared<const storage::write_batch>(std::move(*fill));
         // The fill first (it may itself take rounds), then the batch again.

@@ -78,27 +78,47 @@ void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& 
   if (auto err = fenced(st, shard, epoch, primary)) {
     return fail(std::move(err));
   }
-  // Refuses to append onto an op of its own that is not the primary's (owner_prev).
-  auto diverged = [&](const std::string& owner, uint64_t version) {
-    std::cerr << "tidegate: replica: shard " << shard << " owner " << owner << " version "
-              << version << " differs from " << primary << "'s\n";
-    return caf::make_error(
-        sync_errc::replica_diverged,
-        "another op is stored under " + owner + " version " + std::to_string(version));
+  // An owner whose log here holds another op than the primary's, under a version the batch
+  // sends or names (owner_prev): reported, and nothing of the batch is applied. The primary
+  // answers with a truncate of the owner and its own log (decision 0022).
+  replica_outcome out;
+  std::unordered_map<std::string, bool> skipped;  // owners with a gap or a divergence
+  auto diverged = [&](const storage::oplog_record& r, uint64_t version, uint64_t head) {
+    std::cerr << "tidegate: replica: shard " << shard << " owner " << r.owner << " version "
+              << version << " differs from " << primary << "'s; asking for its log\n";
+    skipped[head_key(shard, r.bucket, r.owner)] = true;
+    out.reply.diverged.push_back({r.bucket, r.owner, head});
   };
   std::unordered_map<std::string, const owner_prev*> prev_of;
   for (const auto& p : prevs) {
     prev_of.emplace(head_key(shard, p.bucket, p.owner), &p);
   }
-  replica_outcome out;
   std::unordered_map<std::string, uint64_t> next;  // heads after this batch
-  std::unordered_map<std::string, bool> gapped;
-  std::vector<storage::oplog_append> kept;
+  // The head an owner starts this batch from: as an earlier part of the batch left it, else
+  // as stored (or still on its way to the writer).
+  auto start_head = [&](uint8_t bucket, const std::string& owner) -> caf::expected<uint64_t> {
+    if (auto it = next.find(head_key(shard, bucket, owner)); it != next.end()) {
+      return it->second;
+    }
+    return head_of(self, shard, bucket, owner);
+  };
+  // Truncates first, as storage applies them: only the current primary's stream (fenced()
+  // above) may drop ops here, and it holds every acknowledged op.
+  for (const auto& t : batch.truncates) {
+    if (t.shard != shard) {
+      return fail(caf::make_error(sync_errc::replica_fenced, "a truncate of another shard"));
+    }
+    auto head = start_head(t.bucket, t.owner);
+    if (!head) {
+      return fail(head.error());
+    }
+    next[head_key(shard, t.bucket, t.owner)] = std::min(*head, t.above);
+  }
   for (const auto& r : batch.rebases) {  // applied before the appends, as storage does
     if (r.shard != shard) {
       return fail(caf::make_error(sync_errc::replica_fenced, "a rebase of another shard"));
     }
-    auto stored = head_of(self, shard, r.bucket, r.owner);
+    auto stored = start_head(r.bucket, r.owner);
     if (!stored) {
       return fail(stored.error());
     }
@@ -106,51 +126,57 @@ void apply(sink_actor* self, uint16_t shard, uint64_t epoch, const std::string& 
       next[head_key(shard, r.bucket, r.owner)] = r.head;
     }
   }
+  // Truncated versions are still in storage until the batch commits: never compared with.
+  auto truncated = [&](const storage::oplog_record& r, uint64_t version) {
+    for (const auto& t : batch.truncates) {
+      if (t.bucket == r.bucket && t.owner == r.owner && version > t.above) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<storage::oplog_append> kept;
   for (auto& a : batch.appends) {
     const auto& r = a.record;
     if (a.shard != shard) {
       return fail(caf::make_error(sync_errc::replica_fenced, "an append of another shard"));
     }
     auto key = head_key(shard, r.bucket, r.owner);
-    if (gapped.count(key) != 0) {
+    if (skipped.count(key) != 0) {
       continue;
     }
-    uint64_t head = 0;
-    if (auto it = next.find(key); it != next.end()) {
-      head = it->second;
-    } else {
-      auto stored = head_of(self, shard, r.bucket, r.owner);
-      if (!stored) {
-        return fail(stored.error());
-      }
-      head = *stored;
+    auto head = start_head(r.bucket, r.owner);
+    if (!head) {
+      return fail(head.error());
     }
-    if (r.version <= head) {
+    if (r.version <= *head) {
       auto mine = st.ctx->store->get(shard, r.bucket, r.owner, r.version);
-      if (mine && (mine->msg_id != r.msg_id || mine->payload != r.payload)) {
-        return fail(diverged(r.owner, r.version));
+      if (mine && !truncated(r, r.version)
+          && (mine->msg_id != r.msg_id || mine->payload != r.payload)) {
+        diverged(r, r.version, *head);
       }
       continue;  // already here (or trimmed here): a resend
     }
-    if (r.version != head + 1) {
-      gapped[key] = true;
-      out.reply.gaps.push_back({r.bucket, r.owner, head});
+    if (r.version != *head + 1) {
+      skipped[key] = true;
+      out.reply.gaps.push_back({r.bucket, r.owner, *head});
       continue;
     }
-    if (auto p = prev_of.find(key); p != prev_of.end() && p->second->version == head) {
+    if (auto p = prev_of.find(key); p != prev_of.end() && p->second->version == *head) {
       // The first append onto this owner's stored head: it must be the primary's op there.
       // (An op still on its way to the writer cannot be read yet; it came from a stream that
       // was checked the same way.)
-      auto mine = st.ctx->store->get(shard, r.bucket, r.owner, head);
-      if (mine && mine->msg_id != p->second->msg_id) {
-        return fail(diverged(r.owner, head));
+      auto mine = st.ctx->store->get(shard, r.bucket, r.owner, *head);
+      if (mine && !truncated(r, *head) && mine->msg_id != p->second->msg_id) {
+        diverged(r, *head, *head);
+        continue;
       }
       prev_of.erase(p);
     }
     next[key] = r.version;
     kept.push_back(std::move(a));
   }
-  if (!out.reply.gaps.empty()) {
+  if (!out.reply.applied()) {
     return done(std::move(out));
   }
   batch.appends = std::move(kept);

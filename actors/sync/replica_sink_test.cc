@@ -6,11 +6,14 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <gtest/gtest.h>
 
 #include "actors/atoms.h"
+#include "actors/sync/bucket_replication.h"
 #include "actors/sync/replica_outbox.h"
 #include "actors/sync/storage_writer.h"
 #include "actors/sync/sync_errc.h"
@@ -114,17 +117,43 @@ TEST_F(ReplicaSinkTest, AppliesAnOwnersOpsInOrder) {
 }
 
 // A former primary's unacknowledged tail (here versions 2-3 of its own) must not be extended
-// with the new primary's later ops: the op before the first append is checked (owner_prev).
-TEST_F(ReplicaSinkTest, RefusesToAppendOntoAHeadThatIsNotThePrimarysOp) {
+// with the new primary's later ops: the op before the first append is checked (owner_prev),
+// and the owner is reported diverged with nothing of the batch applied.
+TEST_F(ReplicaSinkTest, ReportsAHeadThatIsNotThePrimarysOpAsDivergedAndAppliesNothing) {
   ASSERT_FALSE(send(ops("u", 1, 1)).second);
   ASSERT_FALSE(send(ops("u", 2, 3, "stale")).second);
-  auto [reply, err] = send(ops("u", 4, 4), 3, "n1", {{1, "u", 3, "m3"}});
-  EXPECT_EQ(err, sync_errc::replica_diverged);
+  auto batch = ops("u", 4, 4);
+  batch.appends.push_back(ops("w", 1, 1).appends[0]);
+  auto [reply, err] = send(batch, 3, "n1", {{1, "u", 3, "m3"}});
+  EXPECT_FALSE(err);
+  ASSERT_EQ(reply.diverged.size(), 1u);
+  EXPECT_EQ(reply.diverged[0].owner, "u");
+  EXPECT_EQ(reply.diverged[0].have, 3u);
   EXPECT_EQ(head("u"), 3u);
+  EXPECT_EQ(head("w"), 0u);  // all or nothing
   // The op the primary names is there: the append goes on.
   auto [ok_reply, ok] = send(ops("u", 4, 4), 3, "n1", {{1, "u", 3, "stale3"}});
   EXPECT_FALSE(ok);
+  EXPECT_TRUE(ok_reply.applied());
   EXPECT_EQ(head("u"), 4u);
+}
+
+// The primary's answer to a divergence: a truncate and its own log, in one batch.
+TEST_F(ReplicaSinkTest, ATruncateFromTheCurrentPrimaryReplacesTheDivergedTail) {
+  ASSERT_FALSE(send(ops("u", 1, 1)).second);
+  ASSERT_FALSE(send(ops("u", 2, 3, "stale")).second);
+  auto batch = ops("u", 1, 4);
+  batch.truncates.push_back({shard, 1, "u", 0});
+  auto [reply, err] = send(batch);
+  EXPECT_FALSE(err);
+  EXPECT_TRUE(reply.applied());
+  EXPECT_EQ(head("u"), 4u);
+  EXPECT_EQ(store_->get(shard, 1, "u", 3)->msg_id, "m3");
+  // Only the stream of the current primary may truncate.
+  auto old = ops("u", 1, 2, "old");
+  old.truncates.push_back({shard, 1, "u", 0});
+  EXPECT_EQ(send(old, 2).second, sync_errc::replica_fenced);
+  EXPECT_EQ(store_->get(shard, 1, "u", 3)->msg_id, "m3");
 }
 
 TEST_F(ReplicaSinkTest, RefusesAStreamTheMapDoesNotNameAndWritesNothing) {
@@ -167,10 +196,12 @@ TEST_F(ReplicaSinkTest, ARebaseSkipsOpsThePrimaryNoLongerKeeps) {
   EXPECT_EQ(head("u"), 6u);
 }
 
-TEST_F(ReplicaSinkTest, RefusesAnotherOpUnderAVersionItHolds) {
+TEST_F(ReplicaSinkTest, ReportsAnotherOpUnderAVersionItHoldsAsDiverged) {
   ASSERT_FALSE(send(ops("u", 1, 2)).second);
   auto [reply, err] = send(ops("u", 2, 3, "other"));
-  EXPECT_EQ(err, sync_errc::replica_diverged);
+  EXPECT_FALSE(err);
+  ASSERT_EQ(reply.diverged.size(), 1u);
+  EXPECT_EQ(reply.diverged[0].have, 2u);
   EXPECT_EQ(head("u"), 2u);
 }
 
@@ -220,6 +251,115 @@ TEST_F(ReplicaSinkTest, TheOutboxAnswersEachSenderWithItsOwnBatchsOutcome) {
   for (int i = 0; i < senders; ++i) {
     EXPECT_EQ(head("o" + std::to_string(i)), i % 5 == 0 ? 0u : 2u) << i;
   }
+}
+
+// The primary's side (bucket_replication's replicate()) against a real sink: the primary
+// keeps its log in a store of its own, and streams a batch it committed there.
+struct primary_state {
+  static inline const char* name = "test.primary";
+  pending_calls calls;
+};
+
+caf::behavior test_primary(caf::stateful_actor<primary_state>* self, sync_context_ptr ctx) {
+  self->set_down_handler(
+      [self](caf::down_msg& msg) { self->state.calls.on_down(msg, replica_lost()); });
+  return {
+      [self, ctx](replicate_atom, const caf::actor& sink,
+                  storage::write_batch& batch) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        replicate(self, self->state.calls, ctx, shard, replica_target{sink, 3, "n1", "n2", 0},
+                  std::make_shared<const storage::write_batch>(std::move(batch)),
+                  [promise](caf::error err) mutable {
+                    if (err) {
+                      promise.deliver(std::move(err));
+                    } else {
+                      promise.deliver(true);
+                    }
+                  });
+        return promise;
+      },
+  };
+}
+
+class ReplicationTest : public ReplicaSinkTest {
+ protected:
+  void SetUp() override {
+    ReplicaSinkTest::SetUp();
+    auto env = storage::lmdb_env::open(primary_dir_.path(), {});
+    ASSERT_TRUE(env);
+    primary_env_ = std::move(*env);
+    primary_store_ = std::make_unique<storage::oplog_store>(*primary_env_);
+    auto ctx = std::make_shared<sync_context>();
+    ctx->store = primary_store_.get();
+    primary_ = sys_.spawn(test_primary, ctx);
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(primary_, caf::exit_reason::user_shutdown);
+    ReplicaSinkTest::TearDown();
+  }
+
+  // Commits `batch` on the primary (with its ops' idempotency entries), then replicates it.
+  caf::error commit_and_replicate(storage::write_batch batch) {
+    for (const auto& a : batch.appends) {
+      const auto& r = a.record;
+      batch.dedupes.push_back({{r.bucket, r.business, r.owner, r.msg_id}, {r.version, 0}});
+    }
+    if (auto err = primary_store_->apply(batch)) {
+      return caf::make_error(sync_errc::not_durable, err->detail);
+    }
+    caf::scoped_actor self{sys_};
+    caf::error out;
+    self->request(primary_, 10s, replicate_atom_v, sink_, std::move(batch))
+        .receive([](bool) {}, [&](caf::error& err) { out = std::move(err); });
+    return out;
+  }
+
+  // Writes `batch` on the replica only, as a former primary did before it was cut off.
+  void commit_on_replica_only(storage::write_batch batch) {
+    for (const auto& a : batch.appends) {
+      const auto& r = a.record;
+      batch.dedupes.push_back({{r.bucket, r.business, r.owner, r.msg_id}, {r.version, 0}});
+    }
+    ASSERT_FALSE(store_->apply(batch));
+  }
+
+  storage::temp_dir primary_dir_;
+  std::unique_ptr<storage::lmdb_env> primary_env_;
+  std::unique_ptr<storage::oplog_store> primary_store_;
+  caf::actor primary_;
+};
+
+// A former primary with an unacknowledged tail (versions 3-4 of its own) is made the replica
+// of the member that took over and gave those versions other ops: the first write after that
+// truncates the tail, the replica gets the primary's log, and the write is acknowledged.
+TEST_F(ReplicationTest, AReplicaWithAnUnacknowledgedTailTakesThePrimarysLog) {
+  ASSERT_FALSE(commit_and_replicate(ops("u", 1, 2)));
+  commit_on_replica_only(ops("u", 3, 4, "stale"));
+  ASSERT_FALSE(primary_store_->apply(ops("u", 3, 3, "theirs")));  // its replica was lost
+  auto err = commit_and_replicate(ops("u", 4, 5, "theirs"));
+  EXPECT_FALSE(err) << sys_.render(err);
+  EXPECT_EQ(head("u"), 5u);
+  for (uint64_t v = 1; v <= 5; ++v) {
+    EXPECT_EQ(store_->get(shard, 1, "u", v)->msg_id, primary_store_->get(shard, 1, "u", v)->msg_id)
+        << v;
+  }
+  // The tail's idempotency entries went with it: a retried stale msg_id is not found here.
+  EXPECT_FALSE(*store_->lookup_dedupe(1, "chat", "u", "stale3", 0));
+  EXPECT_EQ(*store_->lookup_dedupe(1, "chat", "u", "theirs4", 0), std::optional<uint64_t>(4));
+}
+
+// The same when the tail ends just below the batch: found by the op the primary names before
+// its first append (owner_prev).
+TEST_F(ReplicationTest, ATailBelowTheBatchIsFoundByThePrimarysPrevAndTruncated) {
+  ASSERT_FALSE(commit_and_replicate(ops("u", 1, 1)));
+  commit_on_replica_only(ops("u", 2, 3, "stale"));
+  ASSERT_FALSE(primary_store_->apply(ops("u", 2, 3, "theirs")));
+  auto err = commit_and_replicate(ops("u", 4, 4, "theirs"));
+  EXPECT_FALSE(err) << sys_.render(err);
+  EXPECT_EQ(head("u"), 4u);
+  EXPECT_EQ(store_->get(shard, 1, "u", 2)->msg_id, "theirs2");
+  EXPECT_EQ(store_->get(shard, 1, "u", 3)->msg_id, "theirs3");
 }
 
 }  // namespace

@@ -228,6 +228,11 @@ class writer_core {
       if (!group.empty() && taken + weight > cfg_.max_batch_ops) {
         break;
       }
+      // A merged batch applies every truncate first: one is only merged as the group's
+      // first request, so that it never goes before an append an earlier request made.
+      if (!group.empty() && !queue_.front().batch.truncates.empty()) {
+        break;
+      }
       taken += weight;
       group.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -251,13 +256,13 @@ class writer_core {
       return outcomes;
     }
     // Move every request's entries into one batch, remembering where each one's end. The
-    // merged batch applies rebases, appends, then dedupes, deletes, puts and erases: the same
-    // result as applying the requests one by one, unless a request deletes an op a later one
-    // appends, which no caller does (an op is deleted only once delivered, so after its append
-    // was acked), or a rebase passes an append of an earlier request (then the group falls back
-    // to one by one, below).
+    // merged batch applies truncates (only the first request has any, take_group()), rebases,
+    // appends, then dedupes, deletes, puts and erases: the same result as applying the
+    // requests one by one, unless a request deletes an op a later one appends, which no caller
+    // does (an op is deleted only once delivered, so after its append was acked), or a rebase
+    // passes an append of an earlier request (then the group falls back to one by one, below).
     struct ends {
-      size_t appends, dedupes, deletes, puts, erases, rebases;
+      size_t appends, dedupes, deletes, puts, erases, rebases, truncates;
     };
     storage::write_batch merged;
     std::vector<ends> bounds;
@@ -269,8 +274,10 @@ class writer_core {
       move_append(merged.puts, w.batch.puts);
       move_append(merged.erases, w.batch.erases);
       move_append(merged.rebases, w.batch.rebases);
+      move_append(merged.truncates, w.batch.truncates);
       bounds.push_back({merged.appends.size(), merged.dedupes.size(), merged.deletes.size(),
-                        merged.puts.size(), merged.erases.size(), merged.rebases.size()});
+                        merged.puts.size(), merged.erases.size(), merged.rebases.size(),
+                        merged.truncates.size()});
     }
     auto status = store_.apply_growing(merged);
     if (!status) {
@@ -297,7 +304,7 @@ class writer_core {
     // apply left `merged` as it was, so each request's entries are still in their ranges.
     ++fallbacks_;
     uint64_t commits = 0;
-    ends from{0, 0, 0, 0, 0, 0};
+    ends from{0, 0, 0, 0, 0, 0, 0};
     for (size_t i = 0; i < group.size(); ++i) {
       storage::write_batch one;
       one.appends = move_range(merged.appends, from.appends, bounds[i].appends);
@@ -306,6 +313,7 @@ class writer_core {
       one.puts = move_range(merged.puts, from.puts, bounds[i].puts);
       one.erases = move_range(merged.erases, from.erases, bounds[i].erases);
       one.rebases = move_range(merged.rebases, from.rebases, bounds[i].rebases);
+      one.truncates = move_range(merged.truncates, from.truncates, bounds[i].truncates);
       from = bounds[i];
       auto one_status = store_.apply_growing(one);
       if (!one_status) {

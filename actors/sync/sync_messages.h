@@ -168,14 +168,20 @@ typename Inspector::result_type inspect(Inspector& f, owner_heads& x) {
   return f(caf::meta::type_name("owner_heads"), x.heads);
 }
 
-/// A replica's answer to a replicated batch: applied (no gaps) or nothing applied (gaps).
+/// A replica's answer to a replicated batch: applied (no gaps, nothing diverged) or nothing
+/// applied. `diverged` names owners whose log here holds another op under a version the
+/// primary sent or named (`have` is this replica's head): a former primary's unacknowledged
+/// tail. The primary answers with a truncate of the owner and its own log (decision 0022).
 struct replica_reply {
   std::vector<replica_gap> gaps;
+  std::vector<replica_gap> diverged;
+
+  bool applied() const { return gaps.empty() && diverged.empty(); }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_reply& x) {
-  return f(caf::meta::type_name("replica_reply"), x.gaps);
+  return f(caf::meta::type_name("replica_reply"), x.gaps, x.diverged);
 }
 
 /// About the bytes `r` adds to a message: what the outboxes count to bound a batch.

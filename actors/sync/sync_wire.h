@@ -117,9 +117,14 @@ typename Inspector::result_type inspect(Inspector& f, owner_rebase& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_truncate& x) {
+  return f(caf::meta::type_name("owner_truncate"), x.shard, x.bucket, x.owner, x.above);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
   return f(caf::meta::type_name("write_batch"), x.appends, x.dedupes, x.deletes, x.puts, x.erases,
-           x.rebases);
+           x.rebases, x.truncates);
 }
 
 }  // namespace tidegate::storage
