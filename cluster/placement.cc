@@ -93,9 +93,6 @@ std::vector<shard_owner> place(const std::vector<shard_owner>& current,
       }
       o.primary = o.replica;  // promote
       o.replica.clear();
-      // A learner may hold the lost primary's last writes, which the promoted replica lacks
-      // (unacknowledged): as the new primary's replica it would diverge. Dropped.
-      o.learner.clear();
       o.replica_in_sync = false;
       o.replica_incarnation = 0;
       ++o.epoch;

@@ -23,8 +23,8 @@ std::string home_zone(const std::vector<zone_rule>& rules, uint32_t shard);
 ///   zone when its home zone has no member up), epoch 1;
 /// - a shard whose replica is missing or down gets the least-loaded member in another zone
 ///   than its primary's, or in the same zone when no other zone has one; a new replica is not
-///   in sync. When the replica is lost and the shard has a learner up, the learner becomes
-///   that replica (not in sync); a learner is dropped when it is down or the primary changes.
+///   in sync. When the shard has a learner up, the learner becomes that replica (not in sync);
+///   a learner that is down is dropped.
 std::vector<shard_owner> place(const std::vector<shard_owner>& current,
                                const std::vector<member_info>& up,
                                const std::vector<zone_rule>& rules, uint32_t shard_count);

@@ -129,18 +129,20 @@ class planner {
            && (zone_of(to) != zone_of(o.primary) || !other_zone_eligible(o.primary));
   }
 
-  // Makes `to` the shard's replica, out of sync until it caught up. (Not a learner beside the
-  // in-sync replica: decision 0020 is suspended until a replica can truncate a diverged tail,
-  // since a learner that got a lost primary's last writes may hold ops the promoted replica
-  // lacks.)
+  // Makes `to` the shard's next replica: its learner while the replica is in sync, so the
+  // shard keeps two full copies until `to` caught up (decision 0020); else its replica.
   void set_replica(shard_owner& o, const std::string& to) {
     if (auto it = replicas_.find(next_replica(o)); it != replicas_.end()) {
       --it->second;
     }
-    o.replica = to;
-    o.learner.clear();
-    o.replica_in_sync = false;  // until replication reports it caught up
-    o.replica_incarnation = 0;
+    if (o.replica_in_sync && is_up(o.replica)) {
+      o.learner = to;
+    } else {
+      o.replica = to;
+      o.learner.clear();
+      o.replica_in_sync = false;  // until replication reports it caught up
+      o.replica_incarnation = 0;
+    }
     ++replicas_[to];
   }
 

@@ -53,8 +53,9 @@ struct move_limits {
 /// - a replica on a draining member, or in its primary's zone while another zone has an
 ///   eligible member, moves to the least-loaded eligible member of another zone;
 /// - in-sync replicas move from the most to the least loaded member, where zones allow.
-/// A move first makes its target the replica (out of sync). Learners (decision 0020, suspended)
-/// are not started; one in the map is dropped when its member is no longer eligible.
+/// A move first makes its target the shard's next replica: its learner while the replica is in
+/// sync (decision 0020), else its replica (out of sync); a learner that caught up replaces the
+/// replica (apply_sync_reports()). A learner on a member no longer eligible is dropped.
 /// Eligible: up and not `draining`.
 void plan_moves(std::vector<shard_owner>& owners, const std::vector<member_info>& up,
                 const std::vector<zone_rule>& rules, const std::vector<std::string>& draining,

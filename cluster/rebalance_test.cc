@@ -84,6 +84,8 @@ std::vector<shard_owner> settle(std::vector<shard_owner> owners, const std::vect
           !o.moving_to.empty() || !o.learner.empty() || (!o.replica.empty() && !o.replica_in_sync)
               ? 1
               : 0;
+      // With every member up, a shard never goes back to a single full copy (decision 0020).
+      EXPECT_TRUE(!before[s].replica_in_sync || o.replica_in_sync) << "shard " << s;
       EXPECT_TRUE(o.learner.empty() || (o.learner != o.primary && o.learner != o.replica)) << s;
     }
     EXPECT_LE(in_motion, limit) << "step " << step;
@@ -142,7 +144,7 @@ TEST(RebalanceTest, ShardsGoBackToTheirHomeZoneWhenItHasAMemberAgain) {
   }
 }
 
-TEST(RebalanceTest, AMoveStartsByMakingItsTargetTheReplica) {
+TEST(RebalanceTest, AMoveStartsByMakingItsTargetALearnerBesideTheInSyncReplica) {
   std::vector<member_info> two{member("n1", ""), member("n2", "")};
   std::vector<shard_owner> owners(4, shard_owner{"n1", "n2", 3, true, 100, "", ""});
   owners[2].primary = owners[3].primary = "n2";
@@ -153,12 +155,18 @@ TEST(RebalanceTest, AMoveStartsByMakingItsTargetTheReplica) {
   limits.max_in_motion = 1;
   plan_moves(owners, three, {}, {}, limits);
   EXPECT_EQ(owners[1].moving_to, "n3");  // the highest shard of the most loaded member
-  EXPECT_EQ(owners[1].replica, "n3");
-  EXPECT_TRUE(owners[1].learner.empty());  // decision 0020 is suspended
-  EXPECT_FALSE(owners[1].replica_in_sync);
+  EXPECT_EQ(owners[1].learner, "n3");
+  EXPECT_EQ(owners[1].replica, "n2");  // still in sync: two full copies while n3 catches up
+  EXPECT_TRUE(owners[1].replica_in_sync);
   EXPECT_FALSE(owners[1].sealed());
   EXPECT_EQ(owners[1].epoch, 3u);
   EXPECT_TRUE(owners[0].moving_to.empty());  // the limit
+  // Caught up: n3 replaces n2 as the in-sync replica, and the shard is sealed for the swap.
+  apply_sync_reports(owners, {{1, 3, "n3", 100}}, incarnations(three));
+  EXPECT_EQ(owners[1].replica, "n3");
+  EXPECT_TRUE(owners[1].learner.empty());
+  EXPECT_TRUE(owners[1].replica_in_sync);
+  EXPECT_TRUE(owners[1].sealed());
 }
 
 TEST(RebalanceTest, AMoveOfAShardWithoutAnInSyncReplicaReplacesTheReplica) {
@@ -211,8 +219,7 @@ TEST(RebalanceTest, WhenTheReplicaGoesTheLearnerTakesItsPlace) {
   EXPECT_EQ(placed[0].replica, "n3");
   EXPECT_FALSE(placed[0].replica_in_sync);
   EXPECT_TRUE(placed[0].learner.empty());
-  // Shard 1: its primary n2 is gone; the in-sync replica n1 is promoted, and the learner is
-  // dropped (it may hold n2's unacknowledged last writes); n3 is then picked afresh.
+  // Shard 1: its primary n2 is gone; the in-sync replica n1 is promoted, n3 is its replica.
   EXPECT_EQ(placed[1].primary, "n1");
   EXPECT_EQ(placed[1].epoch, 3u);
   EXPECT_EQ(placed[1].replica, "n3");

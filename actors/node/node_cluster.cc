@@ -70,35 +70,53 @@ void node::set_cluster_routes(sync_context& ctx) const {
     target.replica = owner.replica;
     target.incarnation = status->incarnation_of(owner.replica);
     target.sink = status->reachable_services(owner.replica).replica;
+    if (!owner.learner.empty()) {
+      target.learner = owner.learner;
+      target.learner_incarnation = status->incarnation_of(owner.learner);
+      target.learner_sink = status->reachable_services(owner.learner).replica;
+    }
     return target;
   };
   ctx.catchup_work_now = [status, self] {
     std::vector<catchup_work> out;
     auto map = status->map();
-    std::map<std::string, std::pair<int64_t, caf::actor>> replicas;  // looked up once each
+    std::map<std::string, std::pair<int64_t, caf::actor>> members;  // looked up once each
+    auto lookup = [&](const std::string& name) -> const std::pair<int64_t, caf::actor>& {
+      auto it = members.find(name);
+      if (it == members.end()) {
+        it = members
+                 .emplace(name, std::pair{status->incarnation_of(name),
+                                          status->reachable_services(name).replica})
+                 .first;
+      }
+      return it->second;
+    };
     for (size_t shard = 0; shard < map->shards.size(); ++shard) {
       const auto& owner = map->shards[shard];
       if (owner.primary != self || owner.replica.empty()) {
         continue;
       }
-      auto it = replicas.find(owner.replica);
-      if (it == replicas.end()) {
-        it = replicas
-                 .emplace(owner.replica,
-                          std::pair{status->incarnation_of(owner.replica),
-                                    status->reachable_services(owner.replica).replica})
-                 .first;
-      }
-      const auto& [incarnation, sink] = it->second;
+      replica_target base;
+      base.epoch = owner.epoch;
+      base.primary = self;
+      const auto& [incarnation, sink] = lookup(owner.replica);
       bool in_sync = owner.replica_in_sync && owner.replica_incarnation == incarnation;
-      if (!sink || (in_sync && !owner.sealed())) {
-        continue;
+      if (sink && (!in_sync || owner.sealed())) {
+        catchup_work work;
+        work.shard = static_cast<uint16_t>(shard);
+        work.target = base.copy(sink, owner.replica, incarnation);
+        work.handoff = owner.sealed();
+        out.push_back(std::move(work));
       }
-      catchup_work work;
-      work.shard = static_cast<uint16_t>(shard);
-      work.target = replica_target{sink, owner.epoch, self, owner.replica, incarnation};
-      work.handoff = owner.sealed();
-      out.push_back(std::move(work));
+      if (!owner.learner.empty()) {
+        const auto& [learner_incarnation, learner_sink] = lookup(owner.learner);
+        if (learner_sink) {
+          catchup_work work;
+          work.shard = static_cast<uint16_t>(shard);
+          work.target = base.copy(learner_sink, owner.learner, learner_incarnation);
+          out.push_back(std::move(work));
+        }
+      }
     }
     // Sealed shards first: their requests are held until the hand-off.
     std::stable_partition(out.begin(), out.end(), [](const auto& w) { return w.handoff; });
@@ -123,11 +141,13 @@ void node::set_cluster_routes(sync_context& ctx) const {
       return caf::make_error(sync_errc::replica_fenced, "no shard map here yet");
     }
     const auto& owner = map->shards[shard];
-    if (owner.replica != self || owner.primary != primary || owner.epoch != epoch) {
+    if ((owner.replica != self && owner.learner != self) || owner.primary != primary
+        || owner.epoch != epoch) {
       return caf::make_error(sync_errc::replica_fenced,
                              "shard " + std::to_string(shard) + " is primary " + owner.primary
-                                 + ", replica " + owner.replica + ", epoch "
-                                 + std::to_string(owner.epoch) + " in map version "
+                                 + ", replica " + owner.replica
+                                 + (owner.learner.empty() ? "" : ", learner " + owner.learner)
+                                 + ", epoch " + std::to_string(owner.epoch) + " in map version "
                                  + std::to_string(map->version) + " on " + self + ", not primary "
                                  + primary + " in epoch " + std::to_string(epoch));
     }

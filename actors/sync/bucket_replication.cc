@@ -164,7 +164,9 @@ pending_calls::still_named_fn replica_still_named(sync_context_ptr ctx) {
       return true;
     }
     auto now = ctx->replica_of(shard);
-    return now && now->sink && now->sink.address() == target;
+    return now
+           && ((now->sink && now->sink.address() == target)
+               || (now->learner_sink && now->learner_sink.address() == target));
   };
 }
 
@@ -178,13 +180,47 @@ void replicate(caf::event_based_actor* self, pending_calls& calls, sync_context_
                uint16_t shard, replica_target target,
                std::shared_ptr<const storage::write_batch> batch,
                std::function<void(caf::error)> done) {
-  if (!target.sink) {
-    done(caf::make_error(
+  auto unreachable = [shard](const std::string& what, const std::string& name) {
+    return caf::make_error(
         sync_errc::shard_unavailable,
-        "replica " + target.replica + " of shard " + std::to_string(shard) + " is not reachable"));
+        what + " " + name + " of shard " + std::to_string(shard) + " is not reachable");
+  };
+  if (!target.sink) {
+    done(unreachable("replica", target.replica));
     return;
   }
-  send(self, &calls, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
+  if (target.learner.empty()) {
+    send(self, &calls, std::move(ctx), shard, std::move(target), std::move(batch), std::move(done),
+         max_rounds);
+    return;
+  }
+  // A learner gets every write too, and the write waits for both (decision 0020).
+  if (!target.learner_sink) {
+    done(unreachable("learner", target.learner));
+    return;
+  }
+  struct both {
+    int left = 2;
+    caf::error first_error;
+    std::function<void(caf::error)> done;
+  };
+  auto join = std::make_shared<both>();
+  join->done = std::move(done);
+  auto one_done = [join](caf::error err) {
+    if (err && !join->first_error) {
+      join->first_error = std::move(err);
+    }
+    if (--join->left == 0) {
+      join->done(std::move(join->first_error));
+    }
+  };
+  // A learner whose log diverged (it holds a lost primary's last, unacknowledged writes) is
+  // truncated like a replica (decision 0022).
+  auto learner = target.learner_alone();
+  target.learner.clear();
+  target.learner_sink = {};
+  send(self, &calls, ctx, shard, std::move(target), batch, one_done, max_rounds);
+  send(self, &calls, std::move(ctx), shard, std::move(learner), std::move(batch), one_done,
        max_rounds);
 }
 

@@ -267,7 +267,12 @@ caf::behavior test_primary(caf::stateful_actor<primary_state>* self, sync_contex
       [self, ctx](replicate_atom, const caf::actor& sink,
                   storage::write_batch& batch) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
-        replicate(self, self->state.calls, ctx, shard, replica_target{sink, 3, "n1", "n2", 0},
+        replica_target target;
+        target.sink = sink;
+        target.epoch = 3;
+        target.primary = "n1";
+        target.replica = "n2";
+        replicate(self, self->state.calls, ctx, shard, std::move(target),
                   std::make_shared<const storage::write_batch>(std::move(batch)),
                   [promise](caf::error err) mutable {
                     if (err) {

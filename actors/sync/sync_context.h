@@ -39,9 +39,30 @@ struct replica_target {
   std::string replica;  ///< The replica's name, for errors.
   /// The replica's incarnation (member_info::started_at_ms), for its catch-up report.
   int64_t incarnation = 0;
+  /// The shard's learner (decision 0020), which gets every write too: a write is acknowledged
+  /// only once the replica and the learner both applied it, so that a learner whose catch-up
+  /// found nothing missing lacks nothing acknowledged. Empty name: none. Invalid sink while
+  /// it is unreachable.
+  std::string learner;
+  caf::actor learner_sink;
+  int64_t learner_incarnation = 0;
+
+  /// The learner as a target of its own (its catch-up, its share of a write).
+  replica_target learner_alone() const { return copy(learner_sink, learner, learner_incarnation); }
+
+  /// A target for `name` (`sink`, `incarnation`) in this one's shard epoch, with no learner.
+  replica_target copy(caf::actor copy_sink, std::string name, int64_t copy_incarnation) const {
+    replica_target out;
+    out.sink = std::move(copy_sink);
+    out.epoch = epoch;
+    out.primary = primary;
+    out.replica = std::move(name);
+    out.incarnation = copy_incarnation;
+    return out;
+  }
 };
 
-/// A shard this node is primary of whose replica has not caught up yet.
+/// A shard this node is primary of whose replica or learner has not caught up yet.
 struct catchup_work {
   uint16_t shard = 0;
   replica_target target;
@@ -69,19 +90,22 @@ struct sync_context {
   /// The topic relays of the other reachable members, which hear of every follow change (the
   /// user's sessions may be theirs). Empty: none. Thread-safe.
   std::function<std::vector<caf::actor>()> peer_relays;
-  /// The replica a shard's writes must reach before they are acknowledged, when this node is
-  /// its primary and the map names a replica; nullopt otherwise (no copy to wait for).
+  /// The replica (and learner) a shard's writes must reach before they are acknowledged, when
+  /// this node is its primary and the map names a replica; nullopt otherwise (no copy to wait
+  /// for).
   /// Empty: never (a node outside a cluster). Thread-safe.
   std::function<std::optional<replica_target>(uint16_t shard)> replica_of;
   /// Whether this node may apply `primary`'s stream of `shard` in `epoch`: the committed map
-  /// names `primary` and this node in that epoch. An error (replica_fenced) says why not.
+  /// names `primary` and this node (as replica or learner) in that epoch. An error
+  /// (replica_fenced) says why not.
   /// Empty: never (a node outside a cluster). Thread-safe.
   std::function<caf::error(uint16_t shard, uint64_t epoch, const std::string& primary)>
       accept_stream;
-  /// The shards whose replica must catch up before it counts as in sync (this node is their
-  /// primary, the replica is reachable and not in sync in the committed map). Empty: none.
+  /// The shards whose replica or learner must catch up before it counts as in sync (this node
+  /// is their primary, the copy is reachable and not in sync in the committed map); one work
+  /// item per copy. Empty: none.
   std::function<std::vector<catchup_work>()> catchup_work_now;
-  /// Tells the cluster's leader that `target`'s replica of `shard` caught up.
+  /// Tells the cluster's leader that `target`'s replica (or learner) of `shard` caught up.
   std::function<void(uint16_t shard, const replica_target& target)> report_synced;
   /// Tells the cluster's leader that `shard`, sealed here, may be handed over to `target`.
   std::function<void(uint16_t shard, const replica_target& target)> report_handoff;

@@ -118,5 +118,74 @@ TEST(ClusterRebalanceTest, AJoinAndADrainUnderLoadLoseAndRepeatNothing) {
   traffic.verify();
 }
 
+// While a shard moves, its in-sync replica stays until the new member caught up as a learner
+// (decision 0020): a primary lost mid-move is replaced by that replica, so no acknowledged op
+// depends on one member (DESIGN §14.1). With the replica dropped at the start of the move
+// instead, the shards moving when n1 dies stay unavailable (their only full copy is gone) and
+// this test fails.
+TEST(ClusterRebalanceTest, APrimaryKilledWhileItsShardsMoveIsReplacedByTheirInSyncReplica) {
+  process_cluster cluster{{"z1", "z1", "z1"}, TIDEGATE_BINARY};
+  cluster.set_cluster_extra("max_moving_shards = 64\n");
+  ASSERT_TRUE(cluster.start(0));
+  ASSERT_TRUE(cluster.start(1));
+  ASSERT_TRUE(cluster.wait_for(1, settled, settle));
+  auto owners = owners_in_high_shards(cluster.shards(1), "n1", 12);
+
+  // Clients and the backend on n2, which survives.
+  sync_traffic traffic{cluster, owners, {1}};
+  traffic.start_backend({1}, 1000, 2, /*batched=*/true);
+  bool orchestrated = false;
+  std::thread orchestrator([&] {
+    while (traffic.rounds() < 5) {
+      std::this_thread::sleep_for(20ms);
+    }
+    if (!cluster.start(2)) {
+      return;
+    }
+    // n1's highest shards move to n3 first: kill n1 while n3 is still a learner of one.
+    bool learning = false;
+    for (auto until = clock_type::now() + 30s; !learning && clock_type::now() < until;) {
+      auto rows = cluster.shards(1);
+      for (const auto& owner : owners) {
+        auto shard = actors::shard_of(owner, 1024);
+        learning =
+            learning
+            || (shard < rows.size() && rows[shard].primary == "n1" && rows[shard].learner == "n3"
+                && rows[shard].replica == "n2" && rows[shard].replica_in_sync);
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(learning) << "no shard of the test's owners was seen with a learner";
+    auto before = cluster.view(1);
+    ASSERT_TRUE(before);
+    auto killed_at = clock_type::now();
+    cluster.kill(0);
+    bool served = cluster.wait_for(
+        1,
+        [&](const member_view& v) {
+          return v.reachable == 2 && v.map_version > before->map_version && v.unavailable == 0
+                 && v.primaries.count("n1") == 0;
+        },
+        20s);
+    EXPECT_TRUE(served) << "shards of n1 stayed unavailable after it was killed mid-move";
+    std::cout << "[ figure ] n1 killed with " << before->learners
+              << " learners: every shard served again in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now()
+                                                                       - killed_at)
+                     .count()
+              << " ms\n";
+    auto rounds = traffic.rounds();
+    while (traffic.rounds() < rounds + 5) {
+      std::this_thread::sleep_for(20ms);
+    }
+    traffic.stop_backend();
+    orchestrated = true;
+  });
+  traffic.run_clients_until([&] { return orchestrated; }, 120s);
+  orchestrator.join();
+  ASSERT_TRUE(orchestrated);
+  traffic.verify();
+}
+
 }  // namespace
 }  // namespace tidegate::test
