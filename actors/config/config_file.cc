@@ -32,7 +32,7 @@ void read_node(checker& c, const toml::table& root, node_config& cfg) {
   if (node == nullptr) {
     return;
   }
-  c.only_keys(*node, "node", {"id", "scheduler_threads"});
+  c.only_keys(*node, "node", {"id", "scheduler_threads", "scheduler"});
   if (auto* id = c.string(*node, "node", "id", cfg.node_id, /*required=*/true)) {
     if (!is_node_id(cfg.node_id)) {
       c.fail(*id, "node.id",
@@ -40,6 +40,12 @@ void read_node(checker& c, const toml::table& root, node_config& cfg) {
     }
   }
   c.integer(*node, "node", "scheduler_threads", 0, 1024, cfg.scheduler_threads);
+  if (auto* policy = c.string(*node, "node", "scheduler", cfg.scheduler)) {
+    if (cfg.scheduler != "sharing" && cfg.scheduler != "stealing") {
+      c.fail(*policy, "node.scheduler",
+             "must be \"sharing\" or \"stealing\", got " + quoted(cfg.scheduler));
+    }
+  }
 }
 
 void read_gateway(checker& c, const toml::table& root, gateway_config& gw) {

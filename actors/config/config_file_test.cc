@@ -62,6 +62,7 @@ TEST(ConfigFileTest, FullFileSetsEveryKey) {
 [node]
 id = "node-b"
 scheduler_threads = 4
+scheduler = "stealing"
 
 [gateway]
 listen = "127.0.0.1:0"
@@ -103,6 +104,7 @@ secret = "fedcba9876543210"
   const node_config& c = *result.config;
   EXPECT_EQ(c.node_id, "node-b");
   EXPECT_EQ(c.scheduler_threads, 4u);
+  EXPECT_EQ(c.scheduler, "stealing");
   EXPECT_EQ(c.gateway.listen.host, "127.0.0.1");
   EXPECT_EQ(c.gateway.listen.port, 0);
   EXPECT_EQ(c.gateway.max_connections, 1000u);
@@ -223,6 +225,12 @@ TEST(ConfigFileTest, NegativeAndZeroValuesAreRefusedWhereNotAllowed) {
   EXPECT_EQ(error_of(with_node("scheduler_threads = -2\n")).key, "node.scheduler_threads");
   EXPECT_EQ(error_of(with_node("[gateway]\nsocket_send_buffer = 2147483648\n")).key,
             "gateway.socket_send_buffer");
+}
+
+TEST(ConfigFileTest, AnUnknownSchedulerPolicyIsRefused) {
+  auto e = error_of(with_node("scheduler = \"fifo\"\n"));
+  EXPECT_EQ(e.key, "node.scheduler");
+  EXPECT_EQ(e.message, "must be \"sharing\" or \"stealing\", got \"fifo\"");
 }
 
 TEST(ConfigFileTest, MaxFrameSizeMustBeBetweenOneKibAndSixtyFourMib) {

@@ -127,6 +127,9 @@ struct node_config {
   endpoint http{"127.0.0.1", 7180};
   /// Scheduler worker threads; 0 = one per core.
   uint32_t scheduler_threads = 0;
+  /// CAF's scheduling policy: "sharing" (one queue all workers wait on) or "stealing" (a
+  /// queue per worker, idle workers poll and steal). Decision 0023.
+  std::string scheduler = "sharing";
   supervisor_config supervisor;
   std::vector<app_config> apps;
   dispatch_config dispatch;

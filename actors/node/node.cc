@@ -133,11 +133,16 @@ std::unique_ptr<node> node::start(const node_config& cfg, std::string& error) {
                                             : std::max(1u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
-  // An idle CAF worker first polls its queue, then (by default) sleeps 50 us between 500 more
-  // polls before it waits on its condition variable. With 10k quiet sessions that nanosleep
-  // loop alone cost a third of a core; after 20 polls the worker waits (an enqueue from
-  // outside wakes it). Loaded throughput and latency measured the same (docs/benchmarks.md).
+  // With `node.scheduler = "stealing"`: an idle CAF worker first polls its queue, then (by
+  // default) sleeps 50 us between 500 more polls before it waits on its condition variable.
+  // With 10k quiet sessions that nanosleep loop alone cost a third of a core; after 20 polls
+  // the worker waits (an enqueue from outside wakes it). Loaded throughput and latency
+  // measured the same (docs/benchmarks.md).
   sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{20});
+  // One shared queue that idle workers wait on (decision 0023): no polling sleeps between a
+  // message and the worker that runs it, which the multi-hop replicated write path pays for.
+  sys_cfg.set("scheduler.policy",
+              cfg.scheduler == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   add_error_renderers(sys_cfg);
   cluster::add_message_types(sys_cfg);
   add_sync_message_types(sys_cfg);
